@@ -1,0 +1,194 @@
+"""Settings: defaults, then the environment, checked once when the app is created.
+
+Every setting is listed in ``SETTINGS`` with its default and meaning; the README's table is the
+same list. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    meaning: str
+
+
+SETTINGS = [
+    Setting("LIVECHAT_MODE", "sandbox", "`sandbox` (the built-in LiveChat simulation) or `live`."),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Signs session cookies. Required in live mode; generated once into the instance "
+        "folder in sandbox mode.",
+    ),
+    Setting(
+        "FERNET_KEYS",
+        None,
+        "Comma-separated Fernet keys, newest first, that encrypt secrets at rest. Required in "
+        "live mode; generated once into the instance folder in sandbox mode.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "sqlite:///<instance>/consoleapp.db",
+        "SQLAlchemy URL. `postgresql://user@host/db` for PostgreSQL.",
+    ),
+    Setting(
+        "PUBLIC_URL",
+        "http://127.0.0.1:5000",
+        "The address people and LiveChat use to reach the console (callback and inbox URLs).",
+    ),
+    Setting(
+        "LIVECHAT_ACCOUNTS_URL",
+        "sandbox: PUBLIC_URL/sandbox/accounts; live: https://accounts.livechat.com",
+        "Base URL of LiveChat's accounts server.",
+    ),
+    Setting(
+        "LIVECHAT_API_URL",
+        "sandbox: PUBLIC_URL/sandbox/api; live: https://api.livechatinc.com",
+        "Base URL of LiveChat's Configuration API.",
+    ),
+    Setting(
+        "SECURE_COOKIES",
+        "off in sandbox mode, on in live mode",
+        "Mark cookies `Secure` and name the session cookie `__Host-session`. Needs HTTPS.",
+    ),
+    Setting(
+        "PROXY_COUNT",
+        "0",
+        "How many reverse proxies stand in front of the console; their X-Forwarded-* headers "
+        "are trusted only then.",
+    ),
+    Setting(
+        "ALLOW_PRIVATE_TARGETS",
+        "on in sandbox mode, off in live mode",
+        "Allow outgoing requests to loopback addresses (the console's own inbox).",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        "Where rate-limit counters live; use `redis://…` when several processes serve.",
+    ),
+    Setting("LOG_LEVEL", "INFO", "Log level of the console's own logger."),
+]
+
+LIVE_ACCOUNTS_URL = "https://accounts.livechat.com"
+LIVE_API_URL = "https://api.livechatinc.com"
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _read_or_create(path: Path, make: Any) -> str:
+    """Return the secret stored in ``path``, creating it (mode 0600) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(make())
+    return path.read_text().strip()
+
+
+def parse_fernet_keys(raw: str) -> list[str]:
+    keys = [key.strip() for key in raw.split(",") if key.strip()]
+    if not keys:
+        raise ConfigurationError("FERNET_KEYS is empty: give at least one Fernet key.")
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                f"FERNET_KEYS key #{position} is not a valid Fernet key (32 url-safe base64 "
+                "bytes). Make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'"
+            ) from exc
+    return keys
+
+
+def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the configuration mapping from the environment, failing on missing settings."""
+    env = dict(os.environ if environ is None else environ)
+    mode = env.get("LIVECHAT_MODE", "sandbox").strip().lower()
+    if mode not in {"sandbox", "live"}:
+        raise ConfigurationError(f"LIVECHAT_MODE must be 'sandbox' or 'live', not {mode!r}.")
+    sandbox = mode == "sandbox"
+    instance = Path(instance_path)
+
+    secret_key = env.get("SECRET_KEY", "").strip()
+    fernet_raw = env.get("FERNET_KEYS", "").strip()
+    if not sandbox:
+        missing = [
+            name
+            for name, value in (("SECRET_KEY", secret_key), ("FERNET_KEYS", fernet_raw))
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                "Live mode needs these settings: " + ", ".join(missing) + ". See the README's "
+                "Settings table."
+            )
+        if len(secret_key) < 32:
+            raise ConfigurationError("SECRET_KEY must be at least 32 characters in live mode.")
+    if not secret_key:
+        secret_key = _read_or_create(instance / "secret_key", lambda: secrets.token_urlsafe(48))
+    if not fernet_raw:
+        fernet_raw = _read_or_create(
+            instance / "fernet_keys", lambda: Fernet.generate_key().decode()
+        )
+
+    public_url = env.get("PUBLIC_URL", "http://127.0.0.1:5000").strip().rstrip("/")
+    database_url = env.get("DATABASE_URL", "").strip() or (
+        f"sqlite:///{instance / 'consoleapp.db'}"
+    )
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    secure = _flag(env.get("SECURE_COOKIES"), default=not sandbox)
+
+    return {
+        "LIVECHAT_MODE": mode,
+        "SECRET_KEY": secret_key,
+        "FERNET_KEYS": parse_fernet_keys(fernet_raw),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PUBLIC_URL": public_url,
+        "LIVECHAT_ACCOUNTS_URL": env.get("LIVECHAT_ACCOUNTS_URL", "").strip().rstrip("/")
+        or (f"{public_url}/sandbox/accounts" if sandbox else LIVE_ACCOUNTS_URL),
+        "LIVECHAT_API_URL": env.get("LIVECHAT_API_URL", "").strip().rstrip("/")
+        or (f"{public_url}/sandbox/api" if sandbox else LIVE_API_URL),
+        "SECURE_COOKIES": secure,
+        "PROXY_COUNT": int(env.get("PROXY_COUNT", "0") or 0),
+        "ALLOW_PRIVATE_TARGETS": _flag(env.get("ALLOW_PRIVATE_TARGETS"), default=sandbox),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+    }
+
+
+def derived(config: dict[str, Any]) -> dict[str, Any]:
+    """Settings that follow from others (cookie names and flags, limits)."""
+    secure = config["SECURE_COOKIES"]
+    return {
+        "SESSION_COOKIE_NAME": "__Host-session" if secure else "consoleapp_session",
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_PATH": "/",
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "WTF_CSRF_TIME_LIMIT": 3600 * 8,
+    }

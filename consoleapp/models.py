@@ -1,0 +1,132 @@
+"""The console's tables, as typed SQLAlchemy 2 models."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .crypto import EncryptedField, SecretUnavailable, new_uid
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Role(enum.StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def can_change(self) -> bool:
+        return self is not Role.VIEWER
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+
+class Invitation(db.Model):
+    """A one-time link an admin shares with a teammate; only its hash is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_email: Mapped[str | None] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(300), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class App(db.Model):
+    """A LiveChat app (Client ID) whose webhooks the console manages."""
+
+    __tablename__ = "apps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    client_id: Mapped[str | None] = mapped_column(String(100))
+    client_secret_sealed: Mapped[bytes | None] = mapped_column("client_secret", LargeBinary)
+    client_secret_last4: Mapped[str | None] = mapped_column(String(4))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    direct_install_url: Mapped[str | None] = mapped_column(String(500))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    developer_account_id: Mapped[str | None] = mapped_column(String(100))
+    developer_token_sealed: Mapped[bytes | None] = mapped_column("developer_token", LargeBinary)
+    developer_token_last4: Mapped[str | None] = mapped_column(String(4))
+    api_version: Mapped[str] = mapped_column(String(8), default="3.6")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    client_secret = EncryptedField("client_secret_sealed")
+    developer_token = EncryptedField("developer_token_sealed")
+
+    created_by: Mapped[User | None] = relationship()
+
+    def set_client_secret(self, value: str) -> None:
+        self.client_secret = value
+        self.client_secret_last4 = value[-4:]
+
+    def set_developer_token(self, value: str) -> None:
+        self.developer_token = value
+        self.developer_token_last4 = value[-4:]
+
+    def secret_readable(self, field: str) -> bool:
+        """False when a stored secret can no longer be opened and must be entered again."""
+        try:
+            getattr(self, field)
+        except SecretUnavailable:
+            return False
+        return True
+
+    @property
+    def authorization_complete(self) -> bool:
+        return bool(
+            self.client_id
+            and self.client_secret_sealed
+            and self.direct_install_url
+            and self.redirect_uris
+        )
+
+    @property
+    def developer_credential_complete(self) -> bool:
+        return bool(self.developer_account_id and self.developer_token_sealed)
+
+
+ENCRYPTED_MODELS: list[type] = [App]

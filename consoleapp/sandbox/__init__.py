@@ -1,0 +1,13 @@
+"""The LiveChat sandbox: LiveChat's accounts server, Configuration API and webhook delivery.
+
+Mounted under ``/sandbox`` only in sandbox mode. Nothing outside this package imports from it;
+the console reaches it over HTTP, exactly as it reaches LiveChat.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the sandbox's blueprints and commands."""

@@ -1,0 +1,90 @@
+"""Apps: create, rename, delete, and their authorization settings."""
+
+from __future__ import annotations
+
+from ..extensions import db
+from ..livechat.catalog import SCOPE_NAMES
+from ..models import App, User
+from . import audit
+
+
+class AppError(ValueError):
+    """A change the console refuses; the message says why and what to do."""
+
+
+def list_apps() -> list[App]:
+    return list(db.session.execute(db.select(App).order_by(db.func.lower(App.name))).scalars())
+
+
+def _name_taken(name: str, exclude_id: int | None = None) -> bool:
+    query = db.select(App.id).where(db.func.lower(App.name) == name.lower())
+    if exclude_id is not None:
+        query = query.where(App.id != exclude_id)
+    return db.session.execute(query).first() is not None
+
+
+def create(actor: User, name: str) -> App:
+    if _name_taken(name):
+        raise AppError(f"An app named “{name}” already exists. Choose another name.")
+    app = App(name=name, created_by_id=actor.id, scopes=list(SCOPE_NAMES[:3]))
+    db.session.add(app)
+    db.session.flush()
+    audit.record(actor, "app.created", name)
+    return app
+
+
+def rename(actor: User, app: App, name: str) -> None:
+    if name == app.name:
+        return
+    if _name_taken(name, exclude_id=app.id):
+        raise AppError(f"An app named “{name}” already exists. Choose another name.")
+    audit.record(actor, "app.renamed", name, before=app.name)
+    app.name = name
+
+
+def delete(actor: User, app: App, confirm_name: str) -> None:
+    if confirm_name != app.name:
+        raise AppError(f"Type the app's name exactly (“{app.name}”) to delete it.")
+    audit.record(actor, "app.deleted", app.name)
+    db.session.delete(app)
+
+
+def update_authorization(
+    actor: User,
+    app: App,
+    *,
+    client_id: str,
+    client_secret: str | None,
+    scopes: list[str],
+    direct_install_url: str,
+    redirect_uris: list[str],
+    api_version: str,
+) -> None:
+    changed = []
+    for field, value in (
+        ("client_id", client_id),
+        ("scopes", scopes),
+        ("direct_install_url", direct_install_url),
+        ("redirect_uris", redirect_uris),
+        ("api_version", api_version),
+    ):
+        if getattr(app, field) != value:
+            changed.append(field)
+            setattr(app, field, value)
+    if client_secret:
+        app.set_client_secret(client_secret)
+        changed.append("client_secret")
+    if changed:
+        audit.record(actor, "app.authorization_updated", app.name, fields=changed)
+
+
+def update_developer_credential(actor: User, app: App, account_id: str, token: str | None) -> None:
+    changed = []
+    if app.developer_account_id != account_id:
+        app.developer_account_id = account_id
+        changed.append("account_id")
+    if token:
+        app.set_developer_token(token)
+        changed.append("token")
+    if changed:
+        audit.record(actor, "app.developer_credential_updated", app.name, fields=changed)

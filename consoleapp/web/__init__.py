@@ -1,0 +1,17 @@
+"""Blueprints, one module per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import apps, audit, auth, errors, filters, team
+
+
+def register_blueprints(app: Flask) -> None:
+    errors.init_app(app)
+    filters.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(apps.bp)
+    app.register_blueprint(team.bp)
+    app.register_blueprint(audit.bp)

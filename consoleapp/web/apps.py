@@ -1,0 +1,192 @@
+"""Apps: list, create, rename, delete, and the App authorization page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..forms import AppNameForm, AuthorizationForm, DeleteAppForm, DeveloperCredentialForm
+from ..livechat import catalog
+from ..models import App
+from ..services import apps as app_service
+from .auth import editor_required, login_required
+
+bp = Blueprint("apps", __name__, url_prefix="/apps")
+
+
+def proposed_install_url(app: App) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/apps/{app.id}/install/callback"
+
+
+@bp.get("/")
+@login_required
+def list_apps():
+    return render_template("apps/list.html", apps=app_service.list_apps())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@editor_required
+def create_app():
+    form = AppNameForm()
+    if form.validate_on_submit():
+        try:
+            app = app_service.create(g.user, form.name.data)
+            db.session.commit()
+        except (app_service.AppError, IntegrityError) as exc:
+            db.session.rollback()
+            form.name.errors.append(
+                str(exc)
+                if isinstance(exc, app_service.AppError)
+                else "An app with this name already exists. Choose another name."
+            )
+        else:
+            flash(f"App “{app.name}” created. Next: set up its authorization.", "success")
+            return redirect(url_for("apps.edit_authorization", app_id=app.id))
+    return render_template("apps/new.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/<int:app_id>")
+@login_required
+def show_app(app_id: int):
+    app = db.get_or_404(App, app_id)
+    return render_template(
+        "apps/overview.html", app=app, missing=catalog.missing_scopes(app.scopes)
+    )
+
+
+@bp.route("/<int:app_id>/rename", methods=["GET", "POST"])
+@editor_required
+def rename_app(app_id: int):
+    app = db.get_or_404(App, app_id)
+    form = AppNameForm(obj=app)
+    if form.validate_on_submit():
+        try:
+            app_service.rename(g.user, app, form.name.data)
+            db.session.commit()
+        except (app_service.AppError, IntegrityError) as exc:
+            db.session.rollback()
+            form.name.errors.append(
+                str(exc)
+                if isinstance(exc, app_service.AppError)
+                else "An app with this name already exists. Choose another name."
+            )
+        else:
+            flash("App renamed.", "success")
+            return redirect(url_for("apps.show_app", app_id=app.id))
+    return render_template("apps/rename.html", app=app, form=form), 422 if form.errors else 200
+
+
+@bp.route("/<int:app_id>/delete", methods=["GET", "POST"])
+@editor_required
+def delete_app(app_id: int):
+    app = db.get_or_404(App, app_id)
+    form = DeleteAppForm()
+    if form.validate_on_submit():
+        name = app.name
+        try:
+            app_service.delete(g.user, app, form.confirm_name.data)
+        except app_service.AppError as exc:
+            form.confirm_name.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"App “{name}” and everything saved for it were deleted.", "success")
+            return redirect(url_for("apps.list_apps"))
+    return render_template("apps/delete.html", app=app, form=form), 422 if form.errors else 200
+
+
+def _authorization_page(
+    app: App,
+    auth_form: AuthorizationForm,
+    credential_form: DeveloperCredentialForm,
+    status: int = 200,
+):
+    return render_template(
+        "apps/authorization.html",
+        app=app,
+        form=auth_form,
+        credential_form=credential_form,
+        scopes=catalog.SCOPES,
+        missing=catalog.missing_scopes(auth_form.scopes.data or []),
+        proposed_url=proposed_install_url(app),
+    ), status
+
+
+def _authorization_form(app: App, submitted: bool = False) -> AuthorizationForm:
+    # Only the submitted form reads the request; the page's other form shows saved values.
+    form = AuthorizationForm(
+        **({} if submitted else {"formdata": None}),
+        prefix="auth",
+        client_id=app.client_id,
+        scopes=app.scopes,
+        direct_install_url=app.direct_install_url or proposed_install_url(app),
+        redirect_uris="\n".join(app.redirect_uris) or proposed_install_url(app),
+        api_version=app.api_version,
+    )
+    form.has_saved_secret = app.client_secret_sealed is not None and app.secret_readable(
+        "client_secret"
+    )
+    return form
+
+
+def _credential_form(app: App, submitted: bool = False) -> DeveloperCredentialForm:
+    form = DeveloperCredentialForm(
+        **({} if submitted else {"formdata": None}),
+        prefix="dev",
+        account_id=app.developer_account_id,
+    )
+    form.has_saved_token = app.developer_token_sealed is not None and app.secret_readable(
+        "developer_token"
+    )
+    return form
+
+
+@bp.route("/<int:app_id>/authorization", methods=["GET", "POST"])
+@login_required
+def edit_authorization(app_id: int):
+    app = db.get_or_404(App, app_id)
+    return _authorization_page(app, _authorization_form(app), _credential_form(app))
+
+
+@bp.post("/<int:app_id>/authorization/settings")
+@editor_required
+def save_authorization(app_id: int):
+    app = db.get_or_404(App, app_id)
+    form = _authorization_form(app, submitted=True)
+    if not form.validate_on_submit():
+        return _authorization_page(app, form, _credential_form(app), 422)
+    app_service.update_authorization(
+        g.user,
+        app,
+        client_id=form.client_id.data,
+        client_secret=form.client_secret.data or None,
+        scopes=[name for name in catalog.SCOPE_NAMES if name in form.scopes.data],
+        direct_install_url=form.direct_install_url.data,
+        redirect_uris=form.whitelist,
+        api_version=form.api_version.data,
+    )
+    db.session.commit()
+    missing = catalog.missing_scopes(app.scopes)
+    if missing:
+        flash(
+            "Saved, but some scopes are missing: " + " ".join(s.needed_for for s in missing),
+            "warning",
+        )
+    else:
+        flash("Authorization settings saved.", "success")
+    return redirect(url_for("apps.edit_authorization", app_id=app.id))
+
+
+@bp.post("/<int:app_id>/authorization/developer-credential")
+@editor_required
+def save_developer_credential(app_id: int):
+    app = db.get_or_404(App, app_id)
+    form = _credential_form(app, submitted=True)
+    if not form.validate_on_submit():
+        return _authorization_page(app, _authorization_form(app), form, 422)
+    app_service.update_developer_credential(
+        g.user, app, form.account_id.data, form.token.data or None
+    )
+    db.session.commit()
+    flash("Developer credential saved.", "success")
+    return redirect(url_for("apps.edit_authorization", app_id=app.id))

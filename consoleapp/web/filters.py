@@ -1,0 +1,47 @@
+"""Template filters: formatting stays out of templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+
+AUDIT_ACTIONS = {
+    "user.created_owner": "created the owner account",
+    "user.signed_in": "signed in",
+    "user.invited": "invited a teammate",
+    "user.invitation_cancelled": "cancelled an invitation",
+    "user.joined": "joined the team",
+    "user.role_changed": "changed a role",
+    "user.removed": "removed a teammate",
+    "app.created": "created an app",
+    "app.renamed": "renamed an app",
+    "app.deleted": "deleted an app",
+    "app.authorization_updated": "changed authorization settings",
+    "app.developer_credential_updated": "changed the developer credential",
+}
+
+
+def format_datetime(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def audit_action(action: str) -> str:
+    return AUDIT_ACTIONS.get(action, action.replace("_", " ").replace(".", ": "))
+
+
+def audit_details(details: dict[str, Any] | None) -> str:
+    if not details:
+        return ""
+    parts = []
+    for key, value in details.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return "; ".join(parts)
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(format_datetime, "datetime")
+    app.add_template_filter(audit_action)
+    app.add_template_filter(audit_details)

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
+
+from consoleapp import create_app
+from consoleapp.extensions import db
+from consoleapp.models import Role, User
+
+TEST_FERNET_KEY = Fernet.generate_key().decode()
+TEST_PASSWORD = "correct horse battery"
+# Hashing at full strength for every test user would dominate the suite's run time.
+_FAST_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
+
+
+# -- network guard -------------------------------------------------------------------------
+
+_real_connect = socket.socket.connect
+_real_create_connection = socket.create_connection
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return False
+    if host in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        address = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+class NetworkGuardError(AssertionError):
+    pass
+
+
+def _guarded_connect(self: socket.socket, address: object) -> object:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0] if isinstance(address, tuple) else address
+        if not _is_loopback(host):
+            raise NetworkGuardError(f"test tried to connect to non-loopback address {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_create_connection(address: tuple, *args: object, **kwargs: object) -> socket.socket:
+    if not _is_loopback(address[0]):
+        raise NetworkGuardError(f"test tried to connect to non-loopback address {address!r}")
+    return _real_create_connection(address, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a connection to anything but loopback."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket, "create_connection", _guarded_create_connection)
+
+
+# -- database ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this run when TEST_DATABASE_URL points at a server."""
+    base = os.environ.get("TEST_DATABASE_URL", "").strip()
+    if not base:
+        yield None
+        return
+    base = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    name = f"consoleapp_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path, postgres_url) -> str:
+    return postgres_url or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def make_app(tmp_path, database_url: str, **overrides: object) -> Flask:
+    environ = {
+        "LIVECHAT_MODE": "sandbox",
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "FERNET_KEYS": TEST_FERNET_KEY,
+        "DATABASE_URL": database_url,
+    }
+    environ.update(overrides.pop("ENVIRON", {}))
+    config = {
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "ENVIRON": environ,
+    }
+    config.update(overrides)
+    return create_app(config, instance_path=str(tmp_path / "instance"))
+
+
+@pytest.fixture
+def app_factory(tmp_path, database_url) -> Iterator:
+    """Build apps on this test's database; tables are created once and dropped afterwards."""
+    made: list[Flask] = []
+
+    def factory(**overrides: object) -> Flask:
+        app = make_app(tmp_path, database_url, **overrides)
+        if not made:
+            with app.app_context():
+                db.create_all()
+        made.append(app)
+        return app
+
+    yield factory
+    if made:
+        with made[0].app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
+        for app in made[1:]:
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory) -> Flask:
+    return app_factory()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+# -- people --------------------------------------------------------------------------------
+
+
+def add_user(app: Flask, email: str, role: Role = Role.OWNER) -> int:
+    with app.app_context():
+        user = User(email=email, password_hash=_FAST_HASH, role=role.value)
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def sign_in(client: FlaskClient, user_id: int) -> None:
+    with client.session_transaction() as session:
+        session["user_id"] = user_id
+
+
+@pytest.fixture
+def owner_id(app: Flask) -> int:
+    return add_user(app, "owner@example.com", Role.OWNER)
+
+
+@pytest.fixture
+def owner(client: FlaskClient, owner_id: int) -> FlaskClient:
+    """A client signed in as the owner."""
+    sign_in(client, owner_id)
+    return client
