@@ -7,7 +7,6 @@ from flask import Flask
 
 from . import crypto
 from .extensions import db
-from .models import ENCRYPTED_MODELS
 
 
 @click.command("rotate-keys")
@@ -19,7 +18,7 @@ def rotate_keys() -> None:
     keyring = crypto.keyring()
     count = 0
     try:
-        for model in ENCRYPTED_MODELS:
+        for model in crypto.ENCRYPTED_MODELS:
             fields = crypto.encrypted_fields(model)
             for row in db.session.execute(db.select(model)).scalars():
                 for field in fields:

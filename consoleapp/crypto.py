@@ -56,6 +56,10 @@ def new_uid() -> str:
     return secrets.token_hex(16)
 
 
+# Every model class that declares an EncryptedField, for key rotation.
+ENCRYPTED_MODELS: list[type] = []
+
+
 class EncryptedField:
     """A descriptor over a ``LargeBinary`` column holding a sealed secret.
 
@@ -68,6 +72,8 @@ class EncryptedField:
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
+        if owner not in ENCRYPTED_MODELS:
+            ENCRYPTED_MODELS.append(owner)
 
     def context(self, obj: Any) -> str:
         return f"{obj.__tablename__}.{self.name}:{obj.uid}"

@@ -127,6 +127,3 @@ class App(db.Model):
     @property
     def developer_credential_complete(self) -> bool:
         return bool(self.developer_account_id and self.developer_token_sealed)
-
-
-ENCRYPTED_MODELS: list[type] = [App]

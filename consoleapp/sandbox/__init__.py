@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from . import models  # noqa: F401 - registers the sandbox tables
+
 
 def init_app(app: Flask) -> None:
     """Register the sandbox's blueprints and commands."""
