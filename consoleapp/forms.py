@@ -7,12 +7,20 @@ from wtforms import (
     EmailField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .livechat import catalog
@@ -36,6 +44,11 @@ def normalize_email(value: str | None) -> str | None:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+def required(message: str) -> DataRequired:
+    """Like InputRequired, but judged after the ``strip`` filter, so spaces alone are empty."""
+    return DataRequired(message)
+
+
 def no_control_characters(form: FlaskForm, field: StringField) -> None:
     if field.data and any(ord(ch) < 32 for ch in field.data):
         raise ValidationError("Use plain text: no line breaks or control characters.")
@@ -46,7 +59,7 @@ def email_field(label: str = "Email") -> EmailField:
         label,
         filters=[normalize_email],
         validators=[
-            InputRequired("Enter an email address."),
+            required("Enter an email address."),
             Length(max=254, message="An email address has at most 254 characters."),
             Email("Enter an email address like name@example.com."),
         ],
@@ -82,9 +95,9 @@ class LoginForm(FlaskForm):
 
 
 ROLE_CHOICES = [
-    (Role.VIEWER.value, "Viewer: sees everything, changes nothing"),
-    (Role.ADMIN.value, "Admin: manages apps, webhooks and teammates"),
-    (Role.OWNER.value, "Owner: everything an admin does, and manages owners"),
+    SelectChoice(Role.VIEWER.value, "Viewer: sees everything, changes nothing"),
+    SelectChoice(Role.ADMIN.value, "Admin: manages apps, webhooks and teammates"),
+    SelectChoice(Role.OWNER.value, "Owner: everything an admin does, and manages owners"),
 ]
 
 
@@ -105,7 +118,7 @@ class AcceptInvitationForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = SelectField(
         "Role",
-        choices=[(r.value, r.label) for r in Role],
+        choices=[SelectChoice(r.value, r.label) for r in Role],
         validators=[InputRequired("Choose a role.")],
     )
 
@@ -120,7 +133,7 @@ class AppNameForm(FlaskForm):
         description="A name your team recognises, like “Helpdesk sync”.",
         filters=[strip],
         validators=[
-            InputRequired("Give the app a name."),
+            required("Give the app a name."),
             Length(max=80, message="Use at most 80 characters."),
             no_control_characters,
         ],
@@ -131,7 +144,7 @@ class DeleteAppForm(FlaskForm):
     confirm_name = StringField(
         "Type the app's name to confirm",
         filters=[strip],
-        validators=[InputRequired("Type the app's name to confirm.")],
+        validators=[required("Type the app's name to confirm.")],
     )
 
 
@@ -140,9 +153,14 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def url_length(form: FlaskForm, field: StringField) -> None:
-    if field.data and len(field.data) > 500:
-        raise ValidationError("Use at most 500 characters.")
+def at_most(limit: int):
+    """A length limit that ends validation, so an oversized value gets one clear message."""
+
+    def check(form: FlaskForm, field: StringField) -> None:
+        if field.data and len(field.data) > limit:
+            raise StopValidation(f"Use at most {limit:,} characters.")
+
+    return check
 
 
 class AuthorizationForm(FlaskForm):
@@ -150,17 +168,17 @@ class AuthorizationForm(FlaskForm):
         "Client ID",
         description="From the App Authorization block of your app in LiveChat's Developer Console.",
         filters=[strip],
-        validators=[InputRequired("Enter the Client ID."), Length(max=100), no_control_characters],
+        validators=[required("Enter the Client ID."), Length(max=100), no_control_characters],
     )
     client_secret = PasswordField(
         "Client Secret",
         description="Stored encrypted. Leave empty to keep the one already saved.",
         filters=[strip],
-        validators=[Optional(), Length(max=200), no_control_characters],
+        validators=[Length(max=200), no_control_characters],
     )
     scopes = MultiCheckboxField(
         "Scopes",
-        choices=[(scope.name, scope.name) for scope in catalog.SCOPES],
+        choices=[SelectChoice(scope.name) for scope in catalog.SCOPES],
         validate_choice=True,
     )
     direct_install_url = StringField(
@@ -168,18 +186,18 @@ class AuthorizationForm(FlaskForm):
         description="Where LiveChat sends people after they allow the app. The console "
         "proposes its own address.",
         filters=[strip],
-        validators=[InputRequired("Enter the Direct installation URL."), url_length],
+        validators=[required("Enter the Direct installation URL."), at_most(500)],
     )
     redirect_uris = TextAreaField(
         "Redirect URI whitelist",
         description="One address a line (or separated by commas). It must accept the Direct "
         "installation URL.",
         filters=[strip],
-        validators=[InputRequired("Enter at least one redirect URI."), Length(max=5000)],
+        validators=[required("Enter at least one redirect URI."), at_most(5000)],
     )
     api_version = SelectField(
         "Configuration API version",
-        choices=[(version, label) for version, label in catalog.API_VERSIONS],
+        choices=[SelectChoice(version, label) for version, label in catalog.API_VERSIONS],
         default=catalog.DEFAULT_API_VERSION,
     )
 
@@ -209,14 +227,14 @@ class DeveloperCredentialForm(FlaskForm):
         "LiveChat account ID",
         description="Shown with your Personal Access Token in the Developer Console.",
         filters=[strip],
-        validators=[InputRequired("Enter the account ID."), Length(max=100), no_control_characters],
+        validators=[required("Enter the account ID."), Length(max=100), no_control_characters],
     )
     token = PasswordField(
         "Personal Access Token",
         description="Needs the scope webhooks.configuration:rw. Stored encrypted. Leave empty "
         "to keep the one already saved.",
         filters=[strip],
-        validators=[Optional(), Length(max=500), no_control_characters],
+        validators=[Length(max=500), no_control_characters],
     )
 
     def validate_token(self, field: PasswordField) -> None:

@@ -7,22 +7,14 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from werkzeug.security import generate_password_hash
 
-from consoleapp import create_app
 from consoleapp.extensions import db
-from consoleapp.models import Role, User
-
-TEST_FERNET_KEY = Fernet.generate_key().decode()
-TEST_PASSWORD = "correct horse battery"
-# Hashing at full strength for every test user would dominate the suite's run time.
-_FAST_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
-
+from consoleapp.models import Role
+from support import add_user, make_app, sign_in
 
 # -- network guard -------------------------------------------------------------------------
 
@@ -95,23 +87,6 @@ def database_url(tmp_path, postgres_url) -> str:
     return postgres_url or f"sqlite:///{tmp_path / 'test.db'}"
 
 
-def make_app(tmp_path, database_url: str, **overrides: object) -> Flask:
-    environ = {
-        "LIVECHAT_MODE": "sandbox",
-        "SECRET_KEY": "test-secret-key-" + "x" * 32,
-        "FERNET_KEYS": TEST_FERNET_KEY,
-        "DATABASE_URL": database_url,
-    }
-    environ.update(overrides.pop("ENVIRON", {}))
-    config = {
-        "TESTING": True,
-        "WTF_CSRF_ENABLED": False,
-        "ENVIRON": environ,
-    }
-    config.update(overrides)
-    return create_app(config, instance_path=str(tmp_path / "instance"))
-
-
 @pytest.fixture
 def app_factory(tmp_path, database_url) -> Iterator:
     """Build apps on this test's database; tables are created once and dropped afterwards."""
@@ -152,19 +127,6 @@ def runner(app: Flask):
 
 
 # -- people --------------------------------------------------------------------------------
-
-
-def add_user(app: Flask, email: str, role: Role = Role.OWNER) -> int:
-    with app.app_context():
-        user = User(email=email, password_hash=_FAST_HASH, role=role.value)
-        db.session.add(user)
-        db.session.commit()
-        return user.id
-
-
-def sign_in(client: FlaskClient, user_id: int) -> None:
-    with client.session_transaction() as session:
-        session["user_id"] = user_id
 
 
 @pytest.fixture

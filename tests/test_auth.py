@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TEST_PASSWORD, add_user, sign_in
 from consoleapp.extensions import db
 from consoleapp.models import AuditEvent, Role, User
+from support import TEST_PASSWORD, add_user, sign_in
 
 
 def count(app, model) -> int:

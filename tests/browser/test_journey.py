@@ -1,0 +1,108 @@
+"""Walk the foundation as a person would: first run, an app, its authorization, the team."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shots import screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough password"
+
+
+def create_owner(page) -> None:
+    page.goto("/")
+    assert page.url.endswith("/setup")
+    page.get_by_label("Your email").fill("owner@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create owner account").click()
+    page.wait_for_url("**/apps/")
+
+
+def test_first_run_app_and_authorization(page, live_server):
+    page.goto("/")
+    screenshot(page, "01-setup")
+    page.get_by_role("button", name="Create owner account").click()
+    assert page.get_by_text("Enter an email address.").is_visible()
+    create_owner(page)
+    assert page.get_by_role("heading", name="No apps yet").is_visible()
+    screenshot(page, "02-apps-empty")
+
+    page.get_by_role("link", name="Create your first app →").click()
+    screenshot(page, "03-app-new")
+    page.get_by_label("App name").fill("<b>Helpdesk</b> sync")
+    page.get_by_role("button", name="Create app").click()
+    page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
+    assert page.get_by_role("heading", name="<b>Helpdesk</b> sync").is_visible()
+
+    page.get_by_label("Client ID").fill("abc123client")
+    page.get_by_label("Client Secret").fill("client-secret-value-9876")
+    page.get_by_label("Redirect URI whitelist").fill("http://127.0.0.1:9999/")
+    page.get_by_role("button", name="Save authorization").click()
+    assert page.get_by_text("No whitelist entry accepts the Direct installation URL").is_visible()
+    screenshot(page, "04-authorization-error")
+
+    proposed = page.locator("code.copyable").first.inner_text()
+    page.get_by_label("Redirect URI whitelist").fill(proposed)
+    page.get_by_label("Client Secret").fill("client-secret-value-9876")
+    page.get_by_role("button", name="Save authorization").click()
+    assert page.get_by_text("Authorization settings saved.").is_visible()
+    assert page.get_by_text("Saved secret ends in").is_visible()
+    assert "client-secret-value-9876" not in page.content()
+    screenshot(page, "05-authorization-saved")
+
+    page.get_by_label("LiveChat account ID").fill("b7eff798-f8df-4364-8059-649c35c9ed0c")
+    page.get_by_label("Personal Access Token").fill("pat-token-value-1234")
+    page.get_by_role("button", name="Save credential").click()
+    assert page.get_by_text("Developer credential saved.").is_visible()
+
+    page.get_by_role("link", name="Overview").click()
+    assert page.get_by_role("heading", name="Set-up checklist").is_visible()
+    screenshot(page, "06-app-overview")
+
+    page.get_by_role("link", name="Audit log").click()
+    assert page.get_by_text("changed authorization settings").is_visible()
+    screenshot(page, "07-audit-log")
+
+
+def test_team_invitation_and_mobile_width(page, browser, live_server):
+    create_owner(page)
+    page.get_by_role("link", name="Team").click()
+    page.get_by_label("Teammate's email").fill("viewer@example.com")
+    page.get_by_role("button", name="Create invitation link").click()
+    link = page.locator("#invite-link").inner_text()
+    assert "/invitations/" in link
+    screenshot(page, "08-team-invited")
+
+    guest = browser.new_context(base_url=live_server.url, viewport={"width": 375, "height": 800})
+    other = guest.new_page()
+    other.goto(link)
+    screenshot(other, "09-invitation-accept-375px")
+    other.get_by_label("Choose a password").fill(PASSWORD)
+    other.get_by_role("button", name="Create my account").click()
+    other.wait_for_url("**/apps/")
+    assert other.get_by_text("Viewer", exact=True).is_visible()
+    assert other.get_by_role("link", name="Create app").count() == 0
+    screenshot(other, "10-apps-viewer-375px")
+    other.goto(link)
+    assert other.get_by_role("heading", name="This invitation link does not work").is_visible()
+    guest.close()
+
+
+def test_keyboard_alone_signs_in_and_skips_navigation(page, live_server):
+    create_owner(page)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/login")
+    screenshot(page, "11-login")
+    # The email field has focus on arrival; the keyboard does the rest.
+    page.keyboard.type("owner@example.com")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/apps/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
+    assert page.get_by_role("link", name="Skip to content").is_visible()
