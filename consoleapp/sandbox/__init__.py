@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import models  # noqa: F401 - registers the sandbox tables
+from . import (
+    accounts,
+    cli,
+    configuration,
+    faults,
+    models,  # noqa: F401 - registers the sandbox tables
+    provision,
+)
 
 
 def init_app(app: Flask) -> None:
     """Register the sandbox's blueprints and commands."""
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(configuration.bp)
+    app.register_blueprint(faults.bp)
+    app.register_blueprint(provision.bp)
+    cli.init_app(app)
