@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from . import crypto
 from .extensions import db
 
 
 @click.command("rotate-keys")
+# The ``flask`` command pushes a context itself; app.cli, as used by test runners, does not.
+@with_appcontext
 def rotate_keys() -> None:
     """Re-encrypt every stored secret with the newest key in FERNET_KEYS.
 

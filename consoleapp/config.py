@@ -81,6 +81,11 @@ SETTINGS = [
         "memory://",
         "Where rate-limit counters live; use `redis://…` when several processes serve.",
     ),
+    Setting(
+        "SANDBOX_PROVISIONING",
+        "on in sandbox mode",
+        "Creating an app asks the sandbox for a Client ID, secret and developer token.",
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of the console's own logger."),
 ]
 
@@ -103,6 +108,16 @@ def _read_or_create(path: Path, make: Any) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(make())
     return path.read_text().strip()
+
+
+def _proxy_count(raw: str) -> int:
+    # A wrong count makes the console trust a forged X-Forwarded-For: refuse to guess.
+    raw = raw.strip() or "0"
+    if not raw.isdigit():
+        raise ConfigurationError(
+            f"PROXY_COUNT must be a whole number (0 when no proxy is in front), not {raw!r}."
+        )
+    return int(raw)
 
 
 def parse_fernet_keys(raw: str) -> list[str]:
@@ -171,10 +186,13 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "LIVECHAT_API_URL": env.get("LIVECHAT_API_URL", "").strip().rstrip("/")
         or (f"{public_url}/sandbox/api" if sandbox else LIVE_API_URL),
         "SECURE_COOKIES": secure,
-        "PROXY_COUNT": int(env.get("PROXY_COUNT", "0") or 0),
+        "PROXY_COUNT": _proxy_count(env.get("PROXY_COUNT", "")),
         "ALLOW_PRIVATE_TARGETS": _flag(env.get("ALLOW_PRIVATE_TARGETS"), default=sandbox),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        "SANDBOX_URL": f"{public_url}/sandbox"
+        if sandbox and _flag(env.get("SANDBOX_PROVISIONING"), default=True)
+        else None,
     }
 
 

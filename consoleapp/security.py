@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response
@@ -23,9 +24,19 @@ SECRET_KEYS = (
     "authorization",
 )
 _KEYS = "|".join(SECRET_KEYS)
+# A quoted string in either quote style, or a bare scalar (a number, null, True).
+_VALUE = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,}\])]+)"""
 _PATTERNS = [
-    # JSON: "secret_key": "value"
-    (re.compile(rf'("(?:{_KEYS})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE), rf'\1"{REDACTED}"'),
+    # JSON and Python dict reprs: "secret_key": "value", 'client_secret': 'value', "code": 123
+    (
+        re.compile(rf"""(["'](?:{_KEYS})["']\s*:\s*){_VALUE}""", re.IGNORECASE),
+        rf'\1"{REDACTED}"',
+    ),
+    # pairs, as in MultiDict and header list reprs: ('client_secret', 'value')
+    (
+        re.compile(rf"""(\(\s*["'](?:{_KEYS})["']\s*,\s*){_VALUE}""", re.IGNORECASE),
+        rf'\1"{REDACTED}"',
+    ),
     # query strings and form bodies: code=value
     (re.compile(rf"\b((?:{_KEYS})=)[^&\s'\"]+", re.IGNORECASE), rf"\1{REDACTED}"),
     # headers: Authorization: Bearer value
@@ -75,11 +86,29 @@ def content_security_policy(accounts_url: str) -> str:
     )
 
 
-def init_app(app: Flask) -> None:
+def install_redaction() -> None:
+    """Redact every log record as it is made, whichever logger and handler it goes to.
+
+    A filter added to a logger sees only records logged on that very logger, not those of its
+    children (``consoleapp.errors``, ``authlib.integrations…``) nor of servers' access logs,
+    so the filter runs in the record factory instead. Installing twice is a no-op.
+    """
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "redacting", False):
+        return
     redacting = RedactingFilter()
-    for name in ("consoleapp", "authlib", "werkzeug", "urllib3", "requests_hardened"):
-        logger = logging.getLogger(name)
-        logger.addFilter(redacting)
+
+    def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        redacting.filter(record)
+        return record
+
+    redacting_factory.redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting_factory)
+
+
+def init_app(app: Flask) -> None:
+    install_redaction()
     logging.getLogger("consoleapp").setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("authlib").setLevel(logging.INFO)
     policy = content_security_policy(app.config["LIVECHAT_ACCOUNTS_URL"])

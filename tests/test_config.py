@@ -1,0 +1,109 @@
+"""K2 and the factory: required settings are checked at start, and create_app does no I/O."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from cryptography.fernet import Fernet
+
+from consoleapp import create_app
+from consoleapp.config import ConfigurationError
+from support import TEST_FERNET_KEY
+
+GOOD_SECRET = "s" * 40
+
+
+def start(tmp_path, **environ: str):
+    """Create an app from exactly this environment (no test defaults), on a SQLite file."""
+    environ.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'never-created.db'}")
+    return create_app({"ENVIRON": environ}, instance_path=str(tmp_path / "instance"))
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"SECRET_KEY": GOOD_SECRET}, "FERNET_KEYS"),
+        ({"SECRET_KEY": GOOD_SECRET, "FERNET_KEYS": "   "}, "FERNET_KEYS"),
+        ({"SECRET_KEY": GOOD_SECRET, "FERNET_KEYS": "not-a-key"}, "FERNET_KEYS key #1"),
+        ({"SECRET_KEY": GOOD_SECRET, "FERNET_KEYS": "x" * 44}, "FERNET_KEYS key #1"),
+        (
+            {"SECRET_KEY": GOOD_SECRET, "FERNET_KEYS": f"{TEST_FERNET_KEY},garbage"},
+            "FERNET_KEYS key #2",
+        ),
+        ({"SECRET_KEY": GOOD_SECRET, "FERNET_KEYS": " , ,"}, "FERNET_KEYS is empty"),
+        ({"FERNET_KEYS": TEST_FERNET_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short", "FERNET_KEYS": TEST_FERNET_KEY}, "SECRET_KEY must be at least"),
+        ({}, "SECRET_KEY, FERNET_KEYS"),
+    ],
+)
+def test_live_mode_refuses_to_start_without_its_settings(tmp_path, environ, message):
+    with pytest.raises(ConfigurationError, match=message):
+        start(tmp_path, LIVECHAT_MODE="live", **environ)
+    # Nothing was generated to paper over the missing setting.
+    assert not (tmp_path / "instance").exists()
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"FERNET_KEYS": "not-a-key"}, "FERNET_KEYS key #1"),
+        ({"LIVECHAT_MODE": "production"}, "LIVECHAT_MODE must be"),
+        ({"PROXY_COUNT": "two"}, "PROXY_COUNT must be a whole number"),
+        ({"PROXY_COUNT": "-1"}, "PROXY_COUNT must be a whole number"),
+    ],
+)
+def test_malformed_settings_refuse_to_start_in_any_mode(tmp_path, environ, message):
+    with pytest.raises(ConfigurationError, match=message):
+        start(tmp_path, **environ)
+
+
+def test_live_mode_starts_with_its_settings(tmp_path):
+    app = start(
+        tmp_path, LIVECHAT_MODE="live", SECRET_KEY=GOOD_SECRET, FERNET_KEYS=TEST_FERNET_KEY
+    )
+    assert app.config["SECRET_KEY"] == GOOD_SECRET
+    assert app.config["FERNET_KEYS"] == [TEST_FERNET_KEY]
+    assert app.config["LIVECHAT_ACCOUNTS_URL"] == "https://accounts.livechat.com"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert "sandbox.overview" not in app.view_functions
+
+
+def test_sandbox_generates_keys_once_with_mode_0600_and_reuses_them(tmp_path):
+    first = start(tmp_path)
+    instance = tmp_path / "instance"
+    secret_file, keys_file = instance / "secret_key", instance / "fernet_keys"
+    for path in (secret_file, keys_file):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first.config["SECRET_KEY"]) >= 32
+    assert first.config["SECRET_KEY"] == secret_file.read_text().strip()
+    assert first.config["FERNET_KEYS"] == [keys_file.read_text().strip()]
+    Fernet(first.config["FERNET_KEYS"][0])
+
+    second = start(tmp_path)
+    assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]
+    assert second.config["FERNET_KEYS"] == first.config["FERNET_KEYS"]
+    assert sorted(p.name for p in instance.iterdir()) == ["fernet_keys", "secret_key"]
+
+
+def test_sandbox_uses_given_keys_and_writes_nothing(tmp_path):
+    app = start(tmp_path, SECRET_KEY=GOOD_SECRET, FERNET_KEYS=TEST_FERNET_KEY)
+    assert app.config["SECRET_KEY"] == GOOD_SECRET
+    assert not (tmp_path / "instance").exists()
+
+
+def test_create_app_does_not_touch_the_database(tmp_path):
+    start(tmp_path, SECRET_KEY=GOOD_SECRET, FERNET_KEYS=TEST_FERNET_KEY)
+    # SQLite creates the file on the first connection; there was none, so no tables either.
+    assert not (tmp_path / "never-created.db").exists()
+
+
+def test_create_app_does_not_connect_to_postgresql(tmp_path):
+    # Nothing listens on port 1: any connection attempt during start would fail it.
+    app = start(
+        tmp_path,
+        SECRET_KEY=GOOD_SECRET,
+        FERNET_KEYS=TEST_FERNET_KEY,
+        DATABASE_URL="postgresql://nobody@127.0.0.1:1/nothing",
+    )
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
