@@ -24,6 +24,8 @@ def make_app(tmp_path, database_url: str, **overrides: object) -> Flask:
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
         "FERNET_KEYS": TEST_FERNET_KEY,
         "DATABASE_URL": database_url,
+        # Tests that want the sandbox to provision new apps turn this on with a live server.
+        "SANDBOX_PROVISIONING": "off",
     }
     environ.update(overrides.pop("ENVIRON", {}))
     config = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..extensions import db
 from ..livechat.catalog import SCOPE_NAMES
+from ..livechat.configuration import LiveChatError
+from ..livechat.provisioning import SandboxProvisioner
 from ..models import App, User
 from . import audit
 
@@ -31,6 +33,30 @@ def create(actor: User, name: str) -> App:
     db.session.flush()
     audit.record(actor, "app.created", name)
     return app
+
+
+def provision(
+    actor: User, app_id: int, app_name: str, install_url: str, provisioner: SandboxProvisioner
+) -> bool:
+    """Fill in what the sandbox issues for a new app, so nobody copies IDs around.
+
+    Call it with no transaction open: the sandbox answers first, then the row is read.
+    """
+    try:
+        provisioned = provisioner.provision_app(app_name, [install_url])
+    except LiveChatError:
+        return False
+    app = db.session.get(App, app_id)
+    if app is None:
+        return False
+    app.client_id = provisioned.client_id
+    app.set_client_secret(provisioned.client_secret)
+    app.developer_account_id = provisioned.account_id
+    app.set_developer_token(provisioned.personal_access_token)
+    app.direct_install_url = install_url
+    app.redirect_uris = [install_url]
+    audit.record(actor, "app.provisioned", app.name, client_id=provisioned.client_id)
+    return True
 
 
 def rename(actor: User, app: App, name: str) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..forms import AppNameForm, AuthorizationForm, DeleteAppForm, DeveloperCredentialForm
 from ..livechat import catalog
+from ..livechat.provisioning import SandboxProvisioner
 from ..models import App
 from ..services import apps as app_service
 from .auth import editor_required, login_required
@@ -32,6 +33,8 @@ def create_app():
     if form.validate_on_submit():
         try:
             app = app_service.create(g.user, form.name.data)
+            # Read before committing: no transaction may stay open during the sandbox call.
+            app_id, name, install_url = app.id, app.name, proposed_install_url(app)
             db.session.commit()
         except (app_service.AppError, IntegrityError) as exc:
             db.session.rollback()
@@ -41,9 +44,28 @@ def create_app():
                 else "An app with this name already exists. Choose another name."
             )
         else:
-            flash(f"App “{app.name}” created. Next: set up its authorization.", "success")
-            return redirect(url_for("apps.edit_authorization", app_id=app.id))
+            flash(f"App “{name}” created.", "success")
+            if current_app.config["SANDBOX_URL"]:
+                provisioner = SandboxProvisioner(current_app.config["SANDBOX_URL"])
+                provisioned = app_service.provision(g.user, app_id, name, install_url, provisioner)
+                db.session.commit()
+                flash(*PROVISION_MESSAGES[provisioned])
+            return redirect(url_for("apps.edit_authorization", app_id=app_id))
     return render_template("apps/new.html", form=form), 422 if form.errors else 200
+
+
+PROVISION_MESSAGES = {
+    True: (
+        "The sandbox issued a Client ID, secret and developer token for it. "
+        "Next: check its scopes and save.",
+        "success",
+    ),
+    False: (
+        "The sandbox did not hand out a Client ID this time. Enter the app's details below, "
+        "or delete the app and create it again.",
+        "warning",
+    ),
+}
 
 
 @bp.get("/<int:app_id>")
