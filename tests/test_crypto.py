@@ -3,6 +3,7 @@ and K7 (log redaction)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -196,11 +197,11 @@ SECRET = "Sup3rS3cretValue-xyz"
 @pytest.mark.parametrize(
     ("message", "args"),
     [
-        ("delivery %s", ('{"action": "incoming_chat", "secret_key": "%s"}' % SECRET,)),
+        ("delivery %s", (json.dumps({"action": "incoming_chat", "secret_key": SECRET}),)),
         ("delivery %s", ({"action": "incoming_chat", "secret_key": SECRET},)),
-        ("delivery %s", ('{"secret_key": 12345%s}' % "",)),
-        ("token answer %s", ('{"access_token": "dal:%s", "refresh_token": "x"}' % SECRET,)),
-        ("token answer %s", ('{"refresh_token": "%s"}' % SECRET,)),
+        ("delivery %s", ('{"secret_key": 12345}',)),
+        ("token answer %s", (json.dumps({"access_token": f"dal:{SECRET}", "expires_in": 1}),)),
+        ("token answer %s", (json.dumps({"refresh_token": SECRET}),)),
         ("token request body: %s", (f"grant_type=authorization_code&client_secret={SECRET}",)),
         ("form %r", ({"client_secret": SECRET},)),
         ("form %s", ([("client_secret", SECRET), ("client_id", "abc")],)),
