@@ -3,6 +3,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -11,10 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from consoleapp.extensions import db
 from consoleapp.models import Role
-from support import add_user, make_app, sign_in
+from support import LiveServer, add_user, make_app, sign_in
 
 # -- network guard -------------------------------------------------------------------------
 
@@ -109,6 +111,41 @@ def app_factory(tmp_path, database_url) -> Iterator:
         for app in made[1:]:
             with app.app_context():
                 db.engine.dispose()
+
+
+@pytest.fixture
+def live_server_factory(tmp_path, database_url) -> Iterator:
+    """Serve the console (and, in sandbox mode, the sandbox) on 127.0.0.1 at a free port.
+
+    PUBLIC_URL is the server's own address, so the console reaches its sandbox over HTTP.
+    """
+    started: list[tuple[LiveServer, threading.Thread]] = []
+
+    def factory(**overrides: object) -> LiveServer:
+        server = make_server("127.0.0.1", 0, None, threaded=True)
+        environ = {"PUBLIC_URL": f"http://127.0.0.1:{server.server_port}"}
+        environ.update(overrides.pop("ENVIRON", {}))
+        app = make_app(tmp_path, database_url, ENVIRON=environ, **overrides)
+        if not started:
+            with app.app_context():
+                db.create_all()
+        server.app = app
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        live = LiveServer(app, server)
+        started.append((live, thread))
+        return live
+
+    yield factory
+    for live, thread in started:
+        live.server.shutdown()
+        thread.join(timeout=5)
+        live.server.server_close()
+    if started:
+        with started[0][0].app.app_context():
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()
 
 
 @pytest.fixture

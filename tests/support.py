@@ -48,3 +48,12 @@ def add_user(app: Flask, email: str, role: Role = Role.OWNER) -> int:
 def sign_in(client: FlaskClient, user_id: int) -> None:
     with client.session_transaction() as session:
         session["user_id"] = user_id
+
+
+class LiveServer:
+    """The console served over a real socket on 127.0.0.1, in a thread."""
+
+    def __init__(self, app: Flask, server) -> None:
+        self.app = app
+        self.server = server
+        self.url = f"http://127.0.0.1:{server.server_port}"

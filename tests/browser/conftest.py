@@ -1,14 +1,8 @@
 from __future__ import annotations
 
 import shutil
-import threading
-from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
-
-from consoleapp.extensions import db
-from support import make_app
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -21,38 +15,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-class LiveServer:
-    def __init__(self, app, server) -> None:
-        self.app = app
-        self.server = server
-        self.url = f"http://127.0.0.1:{server.server_port}"
-
-
 @pytest.fixture
-def live_server(tmp_path, database_url) -> Iterator[LiveServer]:
-    """The console with CSRF on, served over a real socket on 127.0.0.1."""
-    server = make_server("127.0.0.1", 0, None, threaded=True)
-    public_url = f"http://127.0.0.1:{server.server_port}"
-    app = make_app(
-        tmp_path,
-        database_url,
-        WTF_CSRF_ENABLED=True,
-        TESTING=False,
-        ENVIRON={"PUBLIC_URL": public_url},
-    )
-    with app.app_context():
-        db.create_all()
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveServer(app, server)
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+def live_server(live_server_factory):
+    """The console with CSRF on, served over a real socket, as a browser meets it."""
+    return live_server_factory(WTF_CSRF_ENABLED=True, TESTING=False)
 
 
 @pytest.fixture(scope="session")
