@@ -106,3 +106,24 @@ def test_keyboard_alone_signs_in_and_skips_navigation(page, live_server):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
     assert page.get_by_role("link", name="Skip to content").is_visible()
+
+
+def test_sandbox_hands_a_new_app_its_credentials(browser, live_server_factory):
+    live = live_server_factory(
+        WTF_CSRF_ENABLED=True, TESTING=False, ENVIRON={"SANDBOX_PROVISIONING": "on"}
+    )
+    context = browser.new_context(base_url=live.url)
+    page = context.new_page()
+    create_owner(page)
+    page.get_by_role("link", name="Create your first app →").click()
+    page.get_by_label("App name").fill("Sandbox demo")
+    page.get_by_role("button", name="Create app").click()
+    page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
+    assert page.get_by_text("The sandbox issued a Client ID").is_visible()
+    assert page.get_by_label("Client ID").input_value() != ""
+    assert page.get_by_text("Saved secret ends in").is_visible()
+    assert page.get_by_text("Saved token ends in").is_visible()
+    screenshot(page, "12-sandbox-provisioned")
+    page.get_by_role("link", name="Overview").click()
+    assert page.get_by_text("done", exact=True).count() == 2
+    context.close()
