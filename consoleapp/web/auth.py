@@ -103,6 +103,8 @@ def setup():
 def login():
     if not users.has_users():
         return redirect(url_for("auth.setup"))
+    if g.user is not None:
+        return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         user = users.authenticate(form.email.data, form.password.data)
