@@ -34,6 +34,7 @@ browser:
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive consoleapp --severity-level medium
 
 test: $(VENV)/.installed-test browser lint
 	$(BIN)/python -m pytest
