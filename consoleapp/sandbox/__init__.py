@@ -12,9 +12,12 @@ from . import (
     accounts,
     cli,
     configuration,
+    events_api,
     faults,
     models,  # noqa: F401 - registers the sandbox tables
     provision,
+    views,
+    world_models,  # noqa: F401 - registers the simulated license's tables
 )
 
 
@@ -24,4 +27,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(configuration.bp)
     app.register_blueprint(faults.bp)
     app.register_blueprint(provision.bp)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(events_api.bp)
     cli.init_app(app)

@@ -1,0 +1,353 @@
+"""Scenarios: things that happen on a simulated license and fire LiveChat's webhooks.
+
+Each scenario changes the sandbox's world (a chat starts, a tag is added, an agent is created)
+and enqueues the deliveries LiveChat would send for it. ``run`` validates the parameters shared
+by the page and ``POST /sandbox/simulate/<scenario>``, runs one scenario and reports what it
+caused. It adds and flushes; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..extensions import db
+from ..models import utcnow
+from . import scenarios_chats as chats
+from . import scenarios_config as config
+from . import scenarios_state as state
+from . import world
+from .models import SandboxClient
+from .scenario_context import PERFORMERS, Context, ScenarioError
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    group: str
+    triggers: tuple[str, ...]
+    run: Callable[[Context], object]
+    versions: tuple[str, ...] = ("3.5", "3.6")
+
+
+def _s(
+    name: str,
+    title: str,
+    group: str,
+    triggers: str,
+    run: Callable[[Context], object],
+    versions: tuple[str, ...] = ("3.5", "3.6"),
+) -> Scenario:
+    return Scenario(name, title, group, tuple(triggers.split()), run, versions)
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    _s("start_chat", "A customer starts a chat", "Chats", "incoming_chat", chats.start_chat),
+    _s(
+        "send_message",
+        "A message is sent (customer or agent)",
+        "Chats",
+        "incoming_event",
+        chats.send_message,
+    ),
+    _s("edit_message", "A message is edited", "Chats", "event_updated", chats.edit_message),
+    _s(
+        "delete_message",
+        "A message is deleted",
+        "Chats",
+        "event_deleted",
+        chats.delete_message,
+        ("3.6",),
+    ),
+    _s(
+        "press_rich_message_button",
+        "The customer presses a rich-message button",
+        "Chats",
+        "incoming_rich_message_postback",
+        chats.press_rich_message_button,
+    ),
+    _s(
+        "transfer_chat",
+        "The chat is transferred to another group",
+        "Chats",
+        "chat_transferred",
+        chats.transfer_chat,
+    ),
+    _s("close_chat", "The chat is closed", "Chats", "chat_deactivated", chats.close_chat),
+    _s("tag_thread", "The thread is tagged", "Chats", "thread_tagged", chats.tag_thread),
+    _s(
+        "untag_thread",
+        "A tag is removed from the thread",
+        "Chats",
+        "thread_untagged",
+        chats.untag_thread,
+    ),
+    _s(
+        "update_chat_access",
+        "Who may see the chat changes",
+        "Chats",
+        "chat_access_updated",
+        state.update_chat_access,
+    ),
+    _s(
+        "add_user_to_chat",
+        "An agent joins the chat",
+        "Chats",
+        "user_added_to_chat",
+        state.add_user_to_chat,
+    ),
+    _s(
+        "remove_user_from_chat",
+        "An agent leaves the chat",
+        "Chats",
+        "user_removed_from_chat",
+        state.remove_user_from_chat,
+    ),
+    _s(
+        "mark_events_seen",
+        "Messages are marked as seen",
+        "Chats",
+        "events_marked_as_seen",
+        state.mark_events_seen,
+    ),
+    _s(
+        "set_thread_summary",
+        "A thread summary is set",
+        "Chats",
+        "thread_summary_set",
+        state.set_thread_summary,
+        ("3.6",),
+    ),
+    _s(
+        "set_chat_properties",
+        "Chat properties are set",
+        "Properties",
+        "chat_properties_updated",
+        state.set_chat_properties,
+    ),
+    _s(
+        "delete_chat_properties",
+        "Chat properties are deleted",
+        "Properties",
+        "chat_properties_deleted",
+        state.delete_chat_properties,
+    ),
+    _s(
+        "set_thread_properties",
+        "Thread properties are set",
+        "Properties",
+        "thread_properties_updated",
+        state.set_thread_properties,
+    ),
+    _s(
+        "delete_thread_properties",
+        "Thread properties are deleted",
+        "Properties",
+        "thread_properties_deleted",
+        state.delete_thread_properties,
+    ),
+    _s(
+        "set_event_properties",
+        "Event properties are set",
+        "Properties",
+        "event_properties_updated",
+        state.set_event_properties,
+    ),
+    _s(
+        "delete_event_properties",
+        "Event properties are deleted",
+        "Properties",
+        "event_properties_deleted",
+        state.delete_event_properties,
+    ),
+    _s(
+        "set_routing_status",
+        "An agent's or bot's routing status changes",
+        "Status",
+        "routing_status_set",
+        state.set_routing_status,
+    ),
+    _s(
+        "update_customer_session_fields",
+        "A customer's session fields change",
+        "Customers",
+        "customer_session_fields_updated",
+        state.update_customer_session_fields,
+    ),
+    _s(
+        "new_customer",
+        "A new customer arrives (3.5 only)",
+        "Customers",
+        "incoming_customer",
+        state.new_customer,
+        ("3.5",),
+    ),
+    _s(
+        "create_agent", "An agent is created", "Configuration", "agent_created", config.create_agent
+    ),
+    _s(
+        "approve_agent",
+        "An agent is approved",
+        "Configuration",
+        "agent_approved",
+        config.approve_agent,
+    ),
+    _s(
+        "update_agent", "An agent is updated", "Configuration", "agent_updated", config.update_agent
+    ),
+    _s(
+        "suspend_agent",
+        "An agent is suspended",
+        "Configuration",
+        "agent_suspended",
+        config.suspend_agent,
+    ),
+    _s(
+        "unsuspend_agent",
+        "An agent is unsuspended",
+        "Configuration",
+        "agent_unsuspended",
+        config.unsuspend_agent,
+    ),
+    _s(
+        "delete_agent", "An agent is deleted", "Configuration", "agent_deleted", config.delete_agent
+    ),
+    _s("create_bot", "A bot is created", "Configuration", "bot_created", config.create_bot),
+    _s("update_bot", "A bot is updated", "Configuration", "bot_updated", config.update_bot),
+    _s("delete_bot", "A bot is deleted", "Configuration", "bot_deleted", config.delete_bot),
+    _s("create_group", "A group is created", "Configuration", "group_created", config.create_group),
+    _s("update_group", "A group is updated", "Configuration", "group_updated", config.update_group),
+    _s("delete_group", "A group is deleted", "Configuration", "group_deleted", config.delete_group),
+    _s("create_tag", "A tag is created", "Configuration", "tag_created", config.create_tag),
+    _s("update_tag", "A tag is updated", "Configuration", "tag_updated", config.update_tag),
+    _s("delete_tag", "A tag is deleted", "Configuration", "tag_deleted", config.delete_tag),
+    _s(
+        "create_auto_access",
+        "An auto-access rule is added",
+        "Configuration",
+        "auto_accesses_updated",
+        config.create_auto_access,
+    ),
+    _s(
+        "update_auto_access",
+        "An auto-access rule is changed",
+        "Configuration",
+        "auto_accesses_updated",
+        config.update_auto_access,
+    ),
+    _s(
+        "delete_auto_access",
+        "An auto-access rule is deleted",
+        "Configuration",
+        "auto_accesses_updated",
+        config.delete_auto_access,
+    ),
+)
+BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+STATUSES = ("accepting chats", "not accepting chats", "offline")
+
+# Parameter name -> (expected types, largest length for strings, allowed values).
+PARAMETERS: dict[str, tuple[tuple[type, ...], int, tuple[Any, ...]]] = {
+    "organization_id": ((str,), 36, ()),
+    "client_id": ((str,), 64, ()),
+    "performed_by": ((str,), 16, PERFORMERS),
+    "author_type": ((str,), 16, ("customer", "agent")),
+    "chat_id": ((str,), 10, ()),
+    "agent_id": ((str,), 254, ()),
+    "text": ((str,), 2000, ()),
+    "tag": ((str,), 100, ()),
+    "status": ((str,), 32, STATUSES),
+    "target": ((str,), 8, ("agent", "bot")),
+    "queued": ((bool,), 0, ()),
+    "awaiting_approval": ((bool,), 0, ()),
+}
+
+
+def scenario(name: str) -> Scenario:
+    found = BY_NAME.get(name)
+    if found is None:
+        raise ScenarioError(f"There is no scenario called {name!r}.", "not_found", 404)
+    return found
+
+
+def clean_parameters(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ScenarioError("The body must be a JSON object.", "validation", 400)
+    cleaned: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in PARAMETERS:
+            raise ScenarioError(f"Unknown field {key!r}.")
+        if value is None or value == "":
+            continue
+        types, longest, allowed = PARAMETERS[key]
+        if not isinstance(value, types) or (bool in types) != isinstance(value, bool):
+            expected = "true or false" if bool in types else "a string"
+            raise ScenarioError(f"{key} must be {expected}.")
+        if isinstance(value, str) and len(value) > longest:
+            raise ScenarioError(f"{key} must be at most {longest} characters.")
+        if allowed and value not in allowed:
+            raise ScenarioError(f"{key} must be one of: {', '.join(map(str, allowed))}.")
+        cleaned[key] = value
+    return cleaned
+
+
+def context(params: dict[str, Any], now: datetime | None = None) -> Context:
+    organization = world.organization_or_default(params.get("organization_id"))
+    if organization is None:
+        raise ScenarioError("There is no such organization in the sandbox.", "not_found", 404)
+    client_id = params.get("client_id")
+    if client_id:
+        if db.session.get(SandboxClient, client_id) is None:
+            raise ScenarioError(f"There is no app with client_id {client_id!r}.", "not_found", 404)
+    else:
+        installed = world.installed_clients(organization)
+        client_id = installed[0].id if installed else None
+    performed_by = params.get("performed_by") or ("this_app" if client_id else "other_app")
+    if performed_by == "this_app" and not client_id:
+        raise ScenarioError("performed_by is this_app, but no app is installed: pass client_id.")
+    options = {
+        key: value
+        for key, value in params.items()
+        if key not in {"organization_id", "client_id", "performed_by", "author_type", "chat_id"}
+    }
+    return Context(
+        organization=organization,
+        client_id=client_id,
+        performed_by=performed_by,
+        now=now or utcnow(),
+        author_type=params.get("author_type", "customer"),
+        chat_id=params.get("chat_id"),
+        options=options,
+    )
+
+
+def run(name: str, raw_params: Any = None, now: datetime | None = None) -> dict[str, Any]:
+    """Run one scenario and say what it caused: actions and the deliveries they queued."""
+    chosen = scenario(name)
+    ctx = context(clean_parameters(raw_params), now)
+    chosen.run(ctx)
+    db.session.flush()
+    deliveries = [item for caused in ctx.caused for item in caused["deliveries"]]
+    return {
+        "scenario": chosen.name,
+        "organization_id": ctx.organization.id,
+        "client_id": ctx.client_id,
+        "performed_by": ctx.performed_by,
+        "source_client_id": ctx.source_client_id,
+        "chat_id": ctx.chat_id,
+        "caused": ctx.caused,
+        "deliveries": deliveries,
+        "notes": ctx.notes,
+    }
+
+
+def grouped() -> list[tuple[str, list[Scenario]]]:
+    groups: dict[str, list[Scenario]] = {}
+    for item in SCENARIOS:
+        groups.setdefault(item.group, []).append(item)
+    return list(groups.items())

@@ -1,0 +1,173 @@
+"""The sandbox's pages: an overview of the simulated LiveChat, scenario buttons, faults.
+
+They need no console sign-in: the sandbox plays a separate system. The overview only reads;
+scenarios and faults change state through POST forms with a CSRF token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional, Regexp
+
+from ..extensions import db
+from . import delivery, faults, scenarios, world
+from .models import SandboxClient, SandboxFault, SandboxInstallation, SandboxWebhook
+from .scenario_context import ScenarioError
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+PERFORMER_LABELS = [
+    ("this_app", "This app (the chosen client)"),
+    ("other_app", "Another app"),
+    ("system", "LiveChat itself (system)"),
+]
+
+
+class ScenarioForm(FlaskForm):
+    organization_id = SelectField("License", validate_choice=True)
+    client_id = SelectField("This app", validate_choice=True)
+    performed_by = SelectField("Performed by", choices=PERFORMER_LABELS)
+    author_type = SelectField(
+        "Message author", choices=[("customer", "Customer"), ("agent", "Agent")]
+    )
+
+
+class FaultForm(FlaskForm):
+    kind = SelectField("Fault", choices=[(kind, kind.replace("_", " ")) for kind in faults.KINDS])
+    method = StringField(
+        "Method",
+        default="*",
+        validators=[Optional(), Regexp(r"^(\*|[a-z_]{1,64})$", message="A method name, or *.")],
+        description="A Configuration API method such as register_webhook, or * for every method.",
+    )
+    value = DecimalField(
+        "Value",
+        validators=[Optional(), NumberRange(min=0, max=600_000)],
+        description="Milliseconds for latency, seconds for the others. Empty: the default.",
+    )
+    remaining = IntegerField(
+        "Times",
+        validators=[Optional(), NumberRange(min=1, max=10_000)],
+        description="How many calls it affects. Empty: until removed.",
+    )
+
+
+def _scenario_form() -> ScenarioForm:
+    form = ScenarioForm()
+    organizations = world.organizations()
+    form.organization_id.choices = [
+        (org.id, f"{org.name} (license {org.license_id})") for org in organizations
+    ]
+    clients = db.session.execute(db.select(SandboxClient).order_by(SandboxClient.name)).scalars()
+    form.client_id.choices = [("", "The latest app installed on the license")] + [
+        (client.id, f"{client.name} ({client.id[:8]}…)") for client in clients
+    ]
+    return form
+
+
+def _installations_by_organization() -> dict[str, list[SandboxInstallation]]:
+    grouped: dict[str, list[SandboxInstallation]] = {}
+    for item in db.session.execute(
+        db.select(SandboxInstallation).order_by(SandboxInstallation.installed_at.desc())
+    ).scalars():
+        grouped.setdefault(item.organization_id, []).append(item)
+    return grouped
+
+
+def _webhooks_by_client() -> dict[str, list[SandboxWebhook]]:
+    grouped: dict[str, list[SandboxWebhook]] = {}
+    for item in db.session.execute(
+        db.select(SandboxWebhook).order_by(SandboxWebhook.action, SandboxWebhook.created_at)
+    ).scalars():
+        grouped.setdefault(item.owner_client_id, []).append(item)
+    return grouped
+
+
+@bp.get("/")
+def overview() -> str:
+    context: dict[str, Any] = {
+        "organizations": world.organizations(),
+        "clients": list(
+            db.session.execute(
+                db.select(SandboxClient).order_by(SandboxClient.created_at.desc())
+            ).scalars()
+        ),
+        "installations": _installations_by_organization(),
+        "webhooks": _webhooks_by_client(),
+        "deliveries": delivery.recent(limit=20),
+    }
+    db.session.commit()  # world seeding, if this was the first visit
+    return render_template("sandbox/overview.html", **context)
+
+
+@bp.get("/scenarios")
+def list_scenarios() -> str:
+    form = _scenario_form()
+    db.session.commit()
+    return render_template("sandbox/scenarios.html", form=form, groups=scenarios.grouped())
+
+
+@bp.post("/scenarios")
+def run_scenario() -> Response | tuple[str, int]:
+    form = _scenario_form()
+    name = request.form.get("scenario", "")
+    if not form.validate() or name not in scenarios.BY_NAME:
+        db.session.rollback()
+        flash("Pick a scenario and valid settings, then try again.", "error")
+        page = render_template("sandbox/scenarios.html", form=form, groups=scenarios.grouped())
+        return page, 422
+    params = {key: value for key, value in form.data.items() if key != "csrf_token" and value}
+    try:
+        outcome = scenarios.run(name, params)
+    except ScenarioError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("sandbox.list_scenarios"))
+    db.session.commit()
+    count = len(outcome["deliveries"])
+    actions = ", ".join(sorted({caused["action"] for caused in outcome["caused"]}))
+    flash(
+        f"{scenarios.BY_NAME[name].title}: {actions}. "
+        f"{count} {'delivery' if count == 1 else 'deliveries'} queued. "
+        + " ".join(outcome["notes"]),
+        "success",
+    )
+    return redirect(url_for("sandbox.list_scenarios"))
+
+
+@bp.get("/fault-injection")
+def list_faults() -> str:
+    return render_template(
+        "sandbox/faults.html", form=FaultForm(), faults=faults.list_faults(), kinds=faults.KINDS
+    )
+
+
+@bp.post("/fault-injection")
+def add_fault() -> Response | tuple[str, int]:
+    form = FaultForm()
+    if not form.validate():
+        page = render_template(
+            "sandbox/faults.html", form=form, faults=faults.list_faults(), kinds=faults.KINDS
+        )
+        return page, 422
+    value = None if form.value.data is None else float(form.value.data)
+    faults.set_fault(form.kind.data, form.method.data or "*", value, form.remaining.data)
+    db.session.commit()
+    flash("Fault added.", "success")
+    return redirect(url_for("sandbox.list_faults"))
+
+
+@bp.post("/fault-injection/<int:fault_id>/remove")
+def remove_fault(fault_id: int) -> Response:
+    # CSRFProtect has already checked the token, as for every form POST.
+    fault = db.session.get(SandboxFault, fault_id)
+    if fault is not None:
+        db.session.delete(fault)
+        db.session.commit()
+        flash("Fault removed.", "success")
+    return redirect(url_for("sandbox.list_faults"))

@@ -1,0 +1,241 @@
+"""Scenarios fire every trigger, in the shapes of LiveChat's documented samples."""
+
+from __future__ import annotations
+
+import pytest
+from fixtures_world import (
+    ACME,
+    CHAT_DATA,
+    SAMPLES,
+    add_client,
+    add_webhook,
+    body_keys,
+    deliveries,
+    jsonc_keys,
+    receiver_fixture,  # noqa: F401 - fixture
+    sample_keys,
+    sandbox_app_fixture,  # noqa: F401 - fixture
+    simulate,
+)
+
+from consoleapp.extensions import db
+from consoleapp.sandbox import scenarios
+from consoleapp.sandbox.matching import CONFIGURATION_ACTIONS, with_secret
+from consoleapp.sandbox.models import SandboxWebhook
+from consoleapp.sandbox.world_models import SandboxDelivery
+
+URL = "http://127.0.0.1:9/hooks"
+# Payload keys the samples mark optional or leave out while livechat-api.md §3.2 lists them.
+OPTIONAL = {
+    "chat_deactivated": {"user_id"},
+    "chat_transferred": {"queue"},
+    "customer_session_fields_updated": {"active_chat"},
+}
+DOCUMENTED_EXTRAS = {
+    "user_added_to_chat": {"user_type"},
+    "user_removed_from_chat": {"user_type"},
+}
+# "id + changed fields only": compare with the full object of the matching *_created sample.
+# Objects keyed by data (namespaces, agent ids), not by field names.
+DATA_KEYED = {"properties", "agent_priorities"}
+CHANGED_FIELDS = {"agent_updated": "agent_created", "bot_updated": "bot_created"}
+
+
+def _triggers(version: str) -> set[str]:
+    names = {path.stem for path in (SAMPLES / f"v{version}" / "webhooks").glob("*.jsonc")}
+    if version == "3.6":
+        names.add("event_deleted")  # in livechat-api.md §3.2, without a sample file
+    return names
+
+
+def test_every_trigger_has_a_scenario():
+    covered_36 = {t for s in scenarios.SCENARIOS if "3.6" in s.versions for t in s.triggers}
+    covered_35 = {t for s in scenarios.SCENARIOS if "3.5" in s.versions for t in s.triggers}
+    assert _triggers("3.6") <= covered_36
+    assert _triggers("3.5") <= covered_35
+    assert "incoming_customer" not in covered_36
+
+
+def test_jsonc_reader_forgives_the_samples_slips():
+    keys = jsonc_keys('{"a": 1, // note\n "b": {"c": [ {"d": 2,}, ]\n }\n "e": "x//y" ]}')
+    assert keys[()] == {"a", "b", "e"}
+    assert keys[("b",)] == {"c"}
+    assert keys[("b", "c", "[]")] == {"d"}
+
+
+def _register_for(app, client_id: str, scenario: scenarios.Scenario, version: str) -> None:
+    for action in scenario.triggers:
+        data = [] if action in CONFIGURATION_ACTIONS else CHAT_DATA
+        add_webhook(app, client_id, action, URL, api_version=version, additional_data=data)
+
+
+def _sent_bodies(app, result: dict) -> list[tuple[str, dict]]:
+    """(API version of the webhook, body as sent) for each delivery the scenario queued."""
+    with app.app_context():
+        sent = []
+        for delivery_id in result["deliveries"]:
+            row = db.session.get(SandboxDelivery, delivery_id)
+            webhook = db.session.get(SandboxWebhook, row.webhook_id)
+            sent.append((webhook.api_version, with_secret(row.envelope, "s")))
+        return sent
+
+
+def _check_against_sample(body: dict, version: str) -> None:
+    action = body["action"]
+    sample = sample_keys(version, action)
+    if sample is None or "payload" not in sample.get((), set()):
+        return  # no sample, or a sample that shows only the payload (3.5 group_*)
+    mine = body_keys(body)
+    # Two samples (chat_transferred, thread_summary_set) leave out additional_data, which
+    # livechat-api.md §4.1 says every delivery carries ({} when nothing was requested).
+    assert mine[()] - sample[()] <= {"additional_data"}, action
+    assert sample[()] <= mine[()], action
+    if isinstance(body["payload"], list):
+        assert mine[("payload", "[]")] <= sample[("payload", "[]")], action
+        return
+    payload_sample = sample.get(("payload",), set())
+    if action in CHANGED_FIELDS:
+        full = sample_keys(version, CHANGED_FIELDS[action]) or {}
+        assert "id" in mine[("payload",)]
+        assert mine[("payload",)] <= full[("payload",)], action
+        return
+    optional = OPTIONAL.get(action, set())
+    extras = DOCUMENTED_EXTRAS.get(action, set())
+    assert payload_sample - optional <= mine[("payload",)], action
+    assert mine[("payload",)] <= payload_sample | extras, action
+    for path, names in sample.items():
+        nested = len(path) == 2 and path[0] == "payload" and path[1] not in DATA_KEYED
+        if nested and path in mine and names:
+            assert mine[path] <= names, (action, path)
+    if "additional_data" in sample.get((), set()):
+        assert mine.get(("additional_data",), set()) <= sample.get(("additional_data",), set())
+
+
+@pytest.mark.parametrize("name", [item.name for item in scenarios.SCENARIOS])
+def test_scenario_bodies_match_the_documented_samples(sandbox_app, name):
+    chosen = scenarios.BY_NAME[name]
+    client_id = add_client(sandbox_app)
+    for version in chosen.versions:
+        _register_for(sandbox_app, client_id, chosen, version)
+    client = sandbox_app.test_client()
+    result = simulate(client, name, **({"queued": True} if name == "transfer_chat" else {}))
+    sent = _sent_bodies(sandbox_app, result)
+    assert {body["action"] for _, body in sent} >= set(chosen.triggers)
+    assert {version for version, _ in sent} == set(chosen.versions)
+    for version, body in sent:
+        _check_against_sample(body, version)
+
+
+def test_versions_get_their_own_shapes(sandbox_app):
+    client_id = add_client(sandbox_app)
+    actions = ("agent_created", "incoming_rich_message_postback", "chat_transferred")
+    for version in ("3.5", "3.6"):
+        for action in actions:
+            add_webhook(sandbox_app, client_id, action, URL, api_version=version)
+    client = sandbox_app.test_client()
+    sent = []
+    for name, params in (
+        ("create_agent", {}),
+        ("press_rich_message_button", {}),
+        ("transfer_chat", {"queued": True}),
+    ):
+        sent += _sent_bodies(sandbox_app, simulate(client, name, **params))
+    shapes = {(version, body["action"]): body for version, body in sent}
+    assert "requester" in shapes[("3.6", "agent_created")]
+    assert "requester" not in shapes[("3.5", "agent_created")]
+    postback_36 = shapes[("3.6", "incoming_rich_message_postback")]["payload"]["postback"]
+    postback_35 = shapes[("3.5", "incoming_rich_message_postback")]["payload"]["postback"]
+    assert set(postback_35) == {"id", "toggled"}
+    assert {"button_type", "button_value", "ecommerce"} <= set(postback_36)
+    assert "queued_at" in shapes[("3.6", "chat_transferred")]["payload"]["queue"]
+    assert "queued_at_us" in shapes[("3.5", "chat_transferred")]["payload"]["queue"]
+    assert all("organization_id" in body for _, body in sent)
+
+
+def test_simulate_answers_before_anything_is_sent(sandbox_app, receiver):
+    client_id = add_client(sandbox_app)
+    add_webhook(sandbox_app, client_id, "incoming_chat", receiver.url)
+    result = simulate(sandbox_app.test_client(), "start_chat")
+    assert len(result["deliveries"]) == 1
+    assert receiver.received == []
+    assert deliveries(sandbox_app.test_client())[0]["status"] == "pending"
+
+
+def test_simulate_reports_who_performed_it(sandbox_app):
+    client_id = add_client(sandbox_app)
+    client = sandbox_app.test_client()
+    mine = simulate(client, "start_chat")
+    assert mine["performed_by"] == "this_app" and mine["source_client_id"] == client_id
+    other = simulate(client, "start_chat", performed_by="other_app")
+    assert other["source_client_id"] not in {None, client_id}
+    system = simulate(client, "close_chat", performed_by="system", chat_id=other["chat_id"])
+    assert system["source_client_id"] is None
+    assert "user_id" not in system["caused"][0]["payload"]
+
+
+def test_chat_scenarios_reuse_or_start_a_chat(sandbox_app):
+    add_client(sandbox_app)
+    client = sandbox_app.test_client()
+    first = simulate(client, "send_message", author_type="agent")
+    assert [item["action"] for item in first["caused"]] == ["incoming_chat", "incoming_event"]
+    assert first["notes"]
+    again = simulate(client, "send_message")
+    assert again["chat_id"] == first["chat_id"]
+    assert [item["action"] for item in again["caused"]] == ["incoming_event"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "error_type"),
+    [
+        ("/sandbox/simulate/no_such_thing", {}, 404, "not_found"),
+        ("/sandbox/simulate/send_message", {"colour": "red"}, 422, "validation"),
+        ("/sandbox/simulate/send_message", {"author_type": "robot"}, 422, "validation"),
+        ("/sandbox/simulate/send_message", {"text": 5}, 422, "validation"),
+        ("/sandbox/simulate/send_message", {"text": "x" * 2001}, 422, "validation"),
+        ("/sandbox/simulate/send_message", {"queued": "yes"}, 422, "validation"),
+        ("/sandbox/simulate/send_message", [1], 400, "validation"),
+        ("/sandbox/simulate/send_message", {"chat_id": "NOPE000000"}, 404, "not_found"),
+        ("/sandbox/simulate/send_message", {"organization_id": "x"}, 404, "not_found"),
+        ("/sandbox/simulate/send_message", {"client_id": "unknown"}, 404, "not_found"),
+        ("/sandbox/simulate/create_bot", {"performed_by": "system"}, 422, "validation"),
+        ("/sandbox/simulate/set_routing_status", {"status": "offline"}, 422, "validation"),
+    ],
+)
+def test_bad_input_gets_a_json_error(sandbox_app, path, body, status, error_type):
+    # No app installed: create_bot has no owner, so it must say so.
+    response = sandbox_app.test_client().post(path, json=body)
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["error"]["type"] == error_type
+    assert response.get_json()["error"]["message"]
+
+
+def test_non_json_bodies_are_refused(sandbox_app):
+    client = sandbox_app.test_client()
+    form = client.post("/sandbox/simulate/start_chat", data={"a": "b"})
+    assert form.status_code == 415
+    broken = client.post("/sandbox/simulate/start_chat", data="{", content_type="application/json")
+    assert broken.status_code == 400
+    assert broken.get_json()["error"]["type"] == "validation"
+
+
+def test_empty_body_uses_defaults(sandbox_app):
+    add_client(sandbox_app)
+    response = sandbox_app.test_client().post("/sandbox/simulate/start_chat")
+    assert response.status_code == 200
+    assert response.get_json()["organization_id"] == ACME
+
+
+def test_closed_chat_cannot_take_messages(sandbox_app):
+    add_client(sandbox_app)
+    client = sandbox_app.test_client()
+    chat_id = simulate(client, "start_chat")["chat_id"]
+    simulate(client, "close_chat", chat_id=chat_id)
+    response = client.post("/sandbox/simulate/send_message", json={"chat_id": chat_id})
+    assert response.status_code == 422
+    assert "closed" in response.get_json()["error"]["message"]
+
+
+def test_scenario_list_is_published(sandbox_app):
+    listed = sandbox_app.test_client().get("/sandbox/simulate").get_json()
+    assert {item["name"] for item in listed["scenarios"]} == set(scenarios.BY_NAME)
+    assert "performed_by" in listed["parameters"]
