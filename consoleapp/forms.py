@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
+    Field,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -14,7 +17,6 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
-    DataRequired,
     Email,
     InputRequired,
     Length,
@@ -44,9 +46,20 @@ def normalize_email(value: str | None) -> str | None:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-def required(message: str) -> DataRequired:
-    """Like InputRequired, but judged after the ``strip`` filter, so spaces alone are empty."""
-    return DataRequired(message)
+def required(message: str) -> Callable[[FlaskForm, Field], None]:
+    """The field must be sent and not blank once stripped.
+
+    InputRequired alone lets "   " through (it looks at the raw input); DataRequired alone lets
+    a missing field keep the value the form was built with (rename's current name).
+    """
+
+    def check(form: FlaskForm, field: Field) -> None:
+        if not field.raw_data or not (field.data or "").strip():
+            field.errors[:] = []
+            raise StopValidation(message)
+
+    check.field_flags = {"required": True}  # type: ignore[attr-defined]
+    return check
 
 
 def no_control_characters(form: FlaskForm, field: StringField) -> None:
@@ -153,7 +166,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def at_most(limit: int):
+def at_most(limit: int) -> Callable[[FlaskForm, Field], None]:
     """A length limit that ends validation, so an oversized value gets one clear message."""
 
     def check(form: FlaskForm, field: StringField) -> None:

@@ -59,9 +59,7 @@ def test_malformed_settings_refuse_to_start_in_any_mode(tmp_path, environ, messa
 
 
 def test_live_mode_starts_with_its_settings(tmp_path):
-    app = start(
-        tmp_path, LIVECHAT_MODE="live", SECRET_KEY=GOOD_SECRET, FERNET_KEYS=TEST_FERNET_KEY
-    )
+    app = start(tmp_path, LIVECHAT_MODE="live", SECRET_KEY=GOOD_SECRET, FERNET_KEYS=TEST_FERNET_KEY)
     assert app.config["SECRET_KEY"] == GOOD_SECRET
     assert app.config["FERNET_KEYS"] == [TEST_FERNET_KEY]
     assert app.config["LIVECHAT_ACCOUNTS_URL"] == "https://accounts.livechat.com"
