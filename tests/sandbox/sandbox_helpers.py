@@ -15,6 +15,7 @@ from werkzeug.test import TestResponse
 
 from consoleapp.extensions import db
 from consoleapp.sandbox import credentials, seed
+from consoleapp.sandbox.models import SandboxAccount, SandboxWebhook
 
 REDIRECT_URI = "https://console.example/oauth/callback"
 ADA = seed.account_id("acme", "ada")
@@ -64,8 +65,6 @@ def other_organization_client(app: Flask) -> str:
 
 def pat_for(app: Flask, account_id: str, scopes: list[str]) -> dict[str, str]:
     with app.app_context():
-        from consoleapp.sandbox.models import SandboxAccount
-
         seed.ensure_seeded()
         account = db.session.get(SandboxAccount, account_id)
         assert account is not None
@@ -173,3 +172,18 @@ def webhook_body(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return {key: value for key, value in body.items() if value is not None}
+
+
+def stored_webhooks(app: Flask) -> list[SandboxWebhook]:
+    with app.app_context():
+        return list(db.session.execute(db.select(SandboxWebhook)).scalars())
+
+
+def register(client, sandbox: Sandbox, version: str = "3.6", headers=None, **overrides):
+    return api(
+        client,
+        "register_webhook",
+        webhook_body(sandbox, **overrides),
+        headers or sandbox.pat_headers,
+        version,
+    )
