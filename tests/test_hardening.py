@@ -169,7 +169,6 @@ FORMS = {
     "apps.create_app": {"name": "Created"},
     "apps.rename_app": {"name": "Renamed"},
     "apps.delete_app": {"confirm_name": "Seeded"},
-    "apps.edit_authorization": {},
     "apps.save_authorization": {
         "auth-client_id": "changed",
         "auth-client_secret": "changed-secret",

@@ -163,7 +163,7 @@ def _credential_form(app: App, submitted: bool = False) -> DeveloperCredentialFo
     return form
 
 
-@bp.route("/<int:app_id>/authorization", methods=["GET", "POST"])
+@bp.get("/<int:app_id>/authorization")
 @login_required
 def edit_authorization(app_id: int):
     app = db.get_or_404(App, app_id)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter, Map
 
 log = logging.getLogger("consoleapp.errors")
 
@@ -62,7 +64,20 @@ def handle_server_error(exc: Exception) -> tuple[Response | str, int]:
     return error_response(500)
 
 
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` bounded to the databases' integer range (PostgreSQL's is 32-bit).
+
+    A larger number names no row, so it is a 404 here rather than a database error (500).
+    """
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    # Before any blueprint registers its rules, so every <int:…> in a URL uses it.
+    app.url_map.converters["int"] = RowIdConverter
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(InternalServerError, handle_server_error)
