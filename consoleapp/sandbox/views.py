@@ -12,6 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import DecimalField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, Regexp
 
 from ..extensions import db
@@ -22,9 +23,9 @@ from .scenario_context import ScenarioError
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
 PERFORMER_LABELS = [
-    ("this_app", "This app (the chosen client)"),
-    ("other_app", "Another app"),
-    ("system", "LiveChat itself (system)"),
+    SelectChoice("this_app", "This app (the chosen client)"),
+    SelectChoice("other_app", "Another app"),
+    SelectChoice("system", "LiveChat itself (system)"),
 ]
 
 
@@ -33,12 +34,15 @@ class ScenarioForm(FlaskForm):
     client_id = SelectField("This app", validate_choice=True)
     performed_by = SelectField("Performed by", choices=PERFORMER_LABELS)
     author_type = SelectField(
-        "Message author", choices=[("customer", "Customer"), ("agent", "Agent")]
+        "Message author",
+        choices=[SelectChoice("customer", "Customer"), SelectChoice("agent", "Agent")],
     )
 
 
 class FaultForm(FlaskForm):
-    kind = SelectField("Fault", choices=[(kind, kind.replace("_", " ")) for kind in faults.KINDS])
+    kind = SelectField(
+        "Fault", choices=[SelectChoice(kind, kind.replace("_", " ")) for kind in faults.KINDS]
+    )
     method = StringField(
         "Method",
         default="*",
@@ -61,11 +65,11 @@ def _scenario_form() -> ScenarioForm:
     form = ScenarioForm()
     organizations = world.organizations()
     form.organization_id.choices = [
-        (org.id, f"{org.name} (license {org.license_id})") for org in organizations
+        SelectChoice(org.id, f"{org.name} (license {org.license_id})") for org in organizations
     ]
     clients = db.session.execute(db.select(SandboxClient).order_by(SandboxClient.name)).scalars()
-    form.client_id.choices = [("", "The latest app installed on the license")] + [
-        (client.id, f"{client.name} ({client.id[:8]}…)") for client in clients
+    form.client_id.choices = [SelectChoice("", "The latest app installed on the license")] + [
+        SelectChoice(client.id, f"{client.name} ({client.id[:8]}…)") for client in clients
     ]
     return form
 
