@@ -21,7 +21,12 @@ def record(actor: User | None, action: str, target: str = "", **details: Any) ->
     return event
 
 
+# A page number beyond this is empty anyway; bounding it keeps the OFFSET a valid integer.
+MAX_PAGE = 1_000_000
+
+
 def page(number: int, per_page: int = 50):
+    number = min(max(number, 1), MAX_PAGE)
     return db.paginate(
         db.select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()),
         page=number,

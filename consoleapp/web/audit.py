@@ -14,4 +14,4 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 @login_required
 def list_events():
     number = request.args.get("page", 1, type=int)
-    return render_template("audit/list.html", page=audit.page(max(number, 1)))
+    return render_template("audit/list.html", page=audit.page(number))
