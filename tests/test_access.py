@@ -178,3 +178,33 @@ def test_a_removed_accounts_open_session_is_signed_out(app, client, owner_id):
         assert "user_id" not in session
     # A new account that happens to reuse the id does not inherit the old session either.
     assert client.get("/apps/").status_code == 302
+
+
+# -- signing in ----------------------------------------------------------------------------
+
+WRONG = "Email or password is not right. Check both and try again."
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "Enter an email address."),
+        ({"email": "   ", "password": "whatever it is"}, "Enter an email address."),
+        ({"email": "not-an-email", "password": "whatever it is"}, "like name@example.com"),
+        ({"email": "x" * 10_000 + "@example.com", "password": "p"}, "at most 254 characters"),
+        ({"email": "owner@example.com"}, "Enter your password."),
+        ({"email": "owner@example.com", "password": "p" * 10_000}, "longer than 128"),
+        ({"email": "owner@example.com", "password": "wrong password"}, WRONG),
+        ({"email": "nobody@example.com", "password": "wrong password"}, WRONG),
+        ({"email": "owner@example.com", "password": "ünïcødé ✓ wrong"}, WRONG),
+        ({"email": "owner@example.com", "password": "\x00"}, WRONG),
+    ],
+)
+def test_sign_in_bad_input(app, client, owner_id, data, message):
+    before = row_counts(app)
+    response = client.post("/login", data=data)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True).replace("&#39;", "'")
+    assert row_counts(app) == before  # no sign-in recorded
+    with client.session_transaction() as session:
+        assert "user_id" not in session
