@@ -208,3 +208,23 @@ def test_sign_in_bad_input(app, client, owner_id, data, message):
     assert row_counts(app) == before  # no sign-in recorded
     with client.session_transaction() as session:
         assert "user_id" not in session
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/audit/?page=2", "/audit/?page=2"),
+        ("/\r\nSet-Cookie: stolen=1", "/apps/"),
+        ("/apps/?a=\n", "/apps/"),
+        ("/\t/evil.example", "/apps/"),
+        ("/\x00", "/apps/"),
+        ("https://evil.example/", "/apps/"),
+        ("x" * 10_000, "/apps/"),
+    ],
+)
+def test_next_after_sign_in_is_a_local_path_or_nothing(app, owner, target, expected):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a header that cannot be sent would be a 500
+    # Signed in already: /login sends the visitor straight on.
+    response = owner.get("/login", query_string={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == expected

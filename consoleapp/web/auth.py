@@ -67,7 +67,14 @@ def editor_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Control characters: browsers drop tabs and newlines ("/\t/evil" becomes "//evil"), and a
+    # line break cannot go into the Location header at all.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    ):
         parts = urlsplit(target)
         if parts.netloc == "" and parts.scheme == "" and "\\" not in target:
             return target
