@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,15 +100,35 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _read_or_create(path: Path, make: Any) -> str:
-    """Return the secret stored in ``path``, creating it (mode 0600) on first use."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(make())
-    return path.read_text().strip()
+def _read_or_create(path: Path, setting: str, make: Callable[[], str]) -> str:
+    """Return the secret stored in ``path``, creating it (mode 0600) on first use.
+
+    The file is written aside and then linked into place, so it appears whole or not at all:
+    several workers starting at once never read a half-written (empty) key, and all use the
+    first one's value.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(make())
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass  # another worker was first; everyone uses its value
+        finally:
+            draft.unlink()
+    value = path.read_text().strip()
+    if not value:
+        raise ConfigurationError(
+            f"{setting} is missing and {path} is empty. Set {setting}, or delete the file so "
+            "that a new one is generated."
+        )
+    return value
 
 
 def _proxy_count(raw: str) -> int:
@@ -161,10 +182,12 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         if len(secret_key) < 32:
             raise ConfigurationError("SECRET_KEY must be at least 32 characters in live mode.")
     if not secret_key:
-        secret_key = _read_or_create(instance / "secret_key", lambda: secrets.token_urlsafe(48))
+        secret_key = _read_or_create(
+            instance / "secret_key", "SECRET_KEY", lambda: secrets.token_urlsafe(48)
+        )
     if not fernet_raw:
         fernet_raw = _read_or_create(
-            instance / "fernet_keys", lambda: Fernet.generate_key().decode()
+            instance / "fernet_keys", "FERNET_KEYS", lambda: Fernet.generate_key().decode()
         )
 
     public_url = env.get("PUBLIC_URL", "http://127.0.0.1:5000").strip().rstrip("/")

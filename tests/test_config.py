@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography.fernet import Fernet
@@ -105,3 +107,33 @@ def test_create_app_does_not_connect_to_postgresql(tmp_path):
         DATABASE_URL="postgresql://nobody@127.0.0.1:1/nothing",
     )
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize(
+    ("filename", "setting"), [("secret_key", "SECRET_KEY"), ("fernet_keys", "FERNET_KEYS")]
+)
+def test_sandbox_refuses_an_empty_key_file(tmp_path, filename, setting):
+    start(tmp_path)
+    (tmp_path / "instance" / filename).write_text("\n")
+    with pytest.raises(ConfigurationError, match=f"{setting} is missing and .*{filename} is empty"):
+        start(tmp_path)
+
+
+def test_workers_starting_together_share_one_generated_key(tmp_path):
+    barrier = threading.Barrier(8)
+
+    def start_worker(_: int):
+        barrier.wait()
+        app = start(tmp_path)
+        return app.config["SECRET_KEY"], tuple(app.config["FERNET_KEYS"])
+
+    with ThreadPoolExecutor(8) as pool:
+        seen = set(pool.map(start_worker, range(8)))
+    assert len(seen) == 1
+    (secret_key, _), *_ = seen
+    assert secret_key
+    # No drafts are left behind.
+    assert sorted(p.name for p in (tmp_path / "instance").iterdir()) == [
+        "fernet_keys",
+        "secret_key",
+    ]
