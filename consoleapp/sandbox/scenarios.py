@@ -309,7 +309,10 @@ def context(params: dict[str, Any], now: datetime | None = None) -> Context:
         client_id = installed[0].id if installed else None
     performed_by = params.get("performed_by") or ("this_app" if client_id else "other_app")
     if performed_by == "this_app" and not client_id:
-        raise ScenarioError("performed_by is this_app, but no app is installed: pass client_id.")
+        raise ScenarioError(
+            "“Performed by this app” needs an app installed on this license (or a client_id). "
+            "Install an app first, or choose another app or the system."
+        )
     options = {
         key: value
         for key, value in params.items()

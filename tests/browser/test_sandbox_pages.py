@@ -1,0 +1,66 @@
+"""The sandbox's own pages as a person uses them: overview, scenarios, faults, sign-in."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from shots import screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def provision(page, redirect_uri: str) -> dict:
+    response = page.request.post(
+        "/sandbox/provision", data={"name": "Browser app", "redirect_uris": [redirect_uri]}
+    )
+    assert response.status == 201
+    return response.json()
+
+
+def test_overview_scenarios_and_faults(page, live_server):
+    provision(page, f"{live_server.url}/callback")
+    page.goto("/sandbox/")
+    assert page.get_by_role("heading", name="Sandbox overview").is_visible()
+    screenshot(page, "20-sandbox-overview")
+
+    page.get_by_role("link", name="Scenarios").click()
+    page.get_by_role("button", name="A customer starts a chat").click()
+    assert page.get_by_text("needs an app installed on this license").is_visible()
+    page.get_by_label("Performed by").select_option("system")
+    page.get_by_role("button", name="A customer starts a chat").click()
+    screenshot(page, "21-sandbox-scenarios")
+    assert page.locator(".flash-success").first.is_visible(), page.locator(
+        ".flash"
+    ).all_inner_texts()
+    screenshot(page, "21-sandbox-scenarios")
+
+    page.get_by_role("link", name="Faults").click()
+    screenshot(page, "22-sandbox-faults")
+
+
+def test_sign_in_and_consent_returns_code_and_state(page, live_server):
+    redirect_uri = f"{live_server.url}/callback"
+    client = provision(page, redirect_uri)
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client["client_id"],
+            "redirect_uri": redirect_uri,
+            "state": "state-123",
+        }
+    )
+    page.goto(f"/sandbox/accounts/?{query}")
+    screenshot(page, "23-sandbox-authorize")
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(f"{redirect_uri}**")
+    returned = parse_qs(urlsplit(page.url).query)
+    assert returned["state"] == ["state-123"]
+    assert returned["code"][0]
+
+
+def test_unknown_client_lands_on_an_error_page(page, live_server):
+    page.goto("/sandbox/accounts/?response_type=code&client_id=nope&redirect_uri=http://x/")
+    assert "ooops" in page.url
+    screenshot(page, "24-sandbox-authorize-error")
