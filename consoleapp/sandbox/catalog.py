@@ -70,27 +70,26 @@ _COMMON_EVENTS = [
 ]
 # 3.3-3.5 list incoming_customer among the actions that take no additional data.
 _INCOMING_CUSTOMER = Trigger("incoming_customer", ("source_type",))
-_CONFIGURATION = [
-    _configuration(action)
-    for action in (
-        "agent_created",
-        "agent_approved",
-        "agent_updated",
-        "agent_suspended",
-        "agent_unsuspended",
-        "agent_deleted",
-        "auto_accesses_updated",
-        "bot_created",
-        "bot_updated",
-        "bot_deleted",
-        "group_created",
-        "group_updated",
-        "group_deleted",
-        "tag_created",
-        "tag_updated",
-        "tag_deleted",
-    )
-]
+# Actions about the license's configuration: no chat, no additional data, a requester in 3.6.
+CONFIGURATION_ACTIONS = (
+    "agent_created",
+    "agent_approved",
+    "agent_updated",
+    "agent_suspended",
+    "agent_unsuspended",
+    "agent_deleted",
+    "auto_accesses_updated",
+    "bot_created",
+    "bot_updated",
+    "bot_deleted",
+    "group_created",
+    "group_updated",
+    "group_deleted",
+    "tag_created",
+    "tag_updated",
+    "tag_deleted",
+)
+_CONFIGURATION = [_configuration(action) for action in CONFIGURATION_ACTIONS]
 _OTHER = [_chat("events_marked_as_seen")]
 _THREAD_SUMMARY_SET = _chat("thread_summary_set")
 

@@ -11,30 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from ..extensions import db
+from .catalog import CONFIGURATION_ACTIONS
 from .models import SandboxInstallation, SandboxOrganization, SandboxWebhook
 from .world_models import SandboxBot, SandboxChat
-
-# Actions about the license's configuration: no chat, no additional data, a requester in 3.6.
-CONFIGURATION_ACTIONS = frozenset(
-    {
-        "agent_created",
-        "agent_approved",
-        "agent_updated",
-        "agent_suspended",
-        "agent_unsuspended",
-        "agent_deleted",
-        "auto_accesses_updated",
-        "bot_created",
-        "bot_updated",
-        "bot_deleted",
-        "group_created",
-        "group_updated",
-        "group_deleted",
-        "tag_created",
-        "tag_updated",
-        "tag_deleted",
-    }
-)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

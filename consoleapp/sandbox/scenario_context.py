@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from . import delivery, seed
-from .matching import CONFIGURATION_ACTIONS, Occurrence
+from .catalog import CONFIGURATION_ACTIONS
+from .matching import Occurrence
 from .models import SandboxOrganization
 from .world_models import SandboxChat
 

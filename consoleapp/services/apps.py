@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
 from ..extensions import db
 from ..livechat.catalog import SCOPE_NAMES
 from ..livechat.configuration import LiveChatError
@@ -25,12 +27,24 @@ def _name_taken(name: str, exclude_id: int | None = None) -> bool:
     return db.session.execute(query).first() is not None
 
 
+def _name_in_use(name: str) -> AppError:
+    return AppError(f"An app named “{name}” already exists. Choose another name.")
+
+
+def _flush_name(name: str) -> None:
+    """Flush, turning a lost race for a unique name into the same message as the check."""
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        raise _name_in_use(name) from exc
+
+
 def create(actor: User, name: str) -> App:
     if _name_taken(name):
-        raise AppError(f"An app named “{name}” already exists. Choose another name.")
+        raise _name_in_use(name)
     app = App(name=name, created_by_id=actor.id, scopes=list(SCOPE_NAMES[:3]))
     db.session.add(app)
-    db.session.flush()
+    _flush_name(name)
     audit.record(actor, "app.created", name)
     return app
 
@@ -63,9 +77,10 @@ def rename(actor: User, app: App, name: str) -> None:
     if name == app.name:
         return
     if _name_taken(name, exclude_id=app.id):
-        raise AppError(f"An app named “{name}” already exists. Choose another name.")
+        raise _name_in_use(name)
     audit.record(actor, "app.renamed", name, before=app.name)
     app.name = name
+    _flush_name(name)
 
 
 def delete(actor: User, app: App, confirm_name: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
-from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..forms import AppNameForm, AuthorizationForm, DeleteAppForm, DeveloperCredentialForm
@@ -36,13 +35,9 @@ def create_app():
             # Read before committing: no transaction may stay open during the sandbox call.
             app_id, name, install_url = app.id, app.name, proposed_install_url(app)
             db.session.commit()
-        except (app_service.AppError, IntegrityError) as exc:
+        except app_service.AppError as exc:
             db.session.rollback()
-            form.name.errors.append(
-                str(exc)
-                if isinstance(exc, app_service.AppError)
-                else "An app with this name already exists. Choose another name."
-            )
+            form.name.errors.append(str(exc))
         else:
             flash(f"App “{name}” created.", "success")
             if current_app.config["SANDBOX_URL"]:
@@ -86,13 +81,9 @@ def rename_app(app_id: int):
         try:
             app_service.rename(g.user, app, form.name.data)
             db.session.commit()
-        except (app_service.AppError, IntegrityError) as exc:
+        except app_service.AppError as exc:
             db.session.rollback()
-            form.name.errors.append(
-                str(exc)
-                if isinstance(exc, app_service.AppError)
-                else "An app with this name already exists. Choose another name."
-            )
+            form.name.errors.append(str(exc))
         else:
             flash("App renamed.", "success")
             return redirect(url_for("apps.show_app", app_id=app.id))
