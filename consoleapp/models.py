@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .crypto import EncryptedField, SecretUnavailable, new_uid
@@ -127,3 +127,7 @@ class App(db.Model):
     @property
     def developer_credential_complete(self) -> bool:
         return bool(self.developer_account_id and self.developer_token_sealed)
+
+
+# App names are unique regardless of case, also when two people create one at the same moment.
+Index("uq_apps_lower_name", func.lower(App.name), unique=True)

@@ -108,9 +108,11 @@ def cancel_invitation(actor: User, invitation: Invitation) -> None:
 
 
 def _owner_count() -> int:
-    return db.session.execute(
-        db.select(db.func.count(User.id)).filter_by(role=Role.OWNER.value)
-    ).scalar_one()
+    # Lock the owner rows, so two owners demoting each other at once cannot leave none.
+    owners = db.session.execute(
+        db.select(User.id).filter_by(role=Role.OWNER.value).with_for_update()
+    ).scalars()
+    return len(owners.all())
 
 
 def _check_may_manage(actor: User, target: User) -> None:
