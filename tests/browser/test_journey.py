@@ -127,3 +127,13 @@ def test_sandbox_hands_a_new_app_its_credentials(browser, live_server_factory):
     page.get_by_role("link", name="Overview").click()
     assert page.get_by_text("done", exact=True).count() == 2
     context.close()
+
+
+def test_error_pages_say_what_to_do(page, live_server):
+    create_owner(page)
+    response = page.goto("/apps/424242")
+    assert response.status == 404
+    assert page.get_by_role("heading", name="Not found").is_visible()
+    screenshot(page, "13-not-found")
+    page.get_by_role("link", name="Go to the start page").click()
+    page.wait_for_url("**/apps/")
