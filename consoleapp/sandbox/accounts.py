@@ -22,6 +22,8 @@ OOOPS_DESCRIPTIONS = {
     "support.",
     "invalid_request": "The application sent an incomplete or malformed authorization request.",
     "invalid_scope": "The application asked for permissions it is not configured for.",
+    "too_many_redirects": "You were sent to this application too many times in a short while. "
+    "Wait half a minute, then start again.",
 }
 
 
@@ -64,7 +66,11 @@ def decide() -> BaseResponse | tuple[str, int]:
             error=message,
         )
         return page, 400
-    location = oauth.grant(wanted, account)
+    try:
+        location = oauth.grant(wanted, account)
+    except oauth.OAuthError as exc:
+        db.session.rollback()
+        return _ooops(exc)
     db.session.commit()
     return redirect(location)
 
@@ -77,7 +83,10 @@ def ooops() -> tuple[str, int]:
             "sandbox/accounts/ooops.html",
             exception=exception,
             details=request.args.get("exception_details", ""),
-            description=OOOPS_DESCRIPTIONS.get(exception, "The authorization request failed."),
+            description=OOOPS_DESCRIPTIONS.get(
+                request.args.get("exception_details", ""),
+                OOOPS_DESCRIPTIONS.get(exception, "The authorization request failed."),
+            ),
         ),
         400,
     )

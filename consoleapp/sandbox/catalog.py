@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 SUPPORTED_VERSIONS = ("3.5", "3.6")
 STABLE_VERSION = "3.6"
+# Responses of a legacy version carry a ``Legacy: YYYY-MM-DD`` header naming the end of that
+# stage (livechat-api.md §1.1). The facts give no end date for 3.5, so this one is a stand-in
+# with the documented form; clients should read the header's presence, not its exact date.
+LEGACY_UNTIL = {"3.5": "2026-12-31"}
 
 CHAT_FILTERS = ("chat_presence", "only_my_chats", "source_type")
 EVENT_FILTERS = ("chat_presence", "author_type", "only_my_chats", "source_type")

@@ -93,6 +93,15 @@ def unknown(rest: str) -> Response:
     raise ApiError("not_found", "No such endpoint; call /v<version>/configuration/action/<method>")
 
 
+@bp.after_request
+def lifecycle_header(response: Response) -> Response:
+    # Every answer of a legacy version says so, errors included (livechat-api.md §1.1).
+    version = (request.view_args or {}).get("version")
+    if version in catalog.LEGACY_UNTIL:
+        response.headers["Legacy"] = catalog.LEGACY_UNTIL[version]
+    return response
+
+
 @bp.errorhandler(ApiError)
 def api_error(exc: ApiError) -> Response:
     db.session.rollback()

@@ -10,7 +10,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -31,6 +31,9 @@ from .models import (
 ACCESS_TOKEN_LIFETIME = 28800
 CODE_LIFETIME = timedelta(minutes=5)
 MAX_TOKENS_PER_CLIENT_AND_ACCOUNT = 25
+# LiveChat sends a user back to one app at most 3 times in 30 s (livechat-api.md §5.3).
+MAX_REDIRECTS = 3
+REDIRECT_WINDOW = timedelta(seconds=30)
 _PKCE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
 # Token-endpoint statuses: LiveChat's OpenAPI gives 401 for an unauthorized client, 403 for a
@@ -173,8 +176,9 @@ def grant(request: AuthorizeRequest, account: SandboxAccount) -> str:
             error="invalid_scope",
             error_description="The app needs administrator scopes; sign in as an administrator.",
         )
-    code = f"{account.organization.region}:{secrets.token_urlsafe(24)}"
     now = utcnow()
+    _limit_redirects(request.client.id, account.id, now)
+    code = f"{account.organization.region}:{secrets.token_urlsafe(24)}"
     db.session.add(
         SandboxAuthorizationCode(
             code_hash=digest(code),
@@ -191,6 +195,29 @@ def grant(request: AuthorizeRequest, account: SandboxAccount) -> str:
     )
     install(request.client.id, account.organization_id)
     return request.redirect(code=code)
+
+
+def _limit_redirects(client_id: str, account_id: str, now: datetime) -> None:
+    """Refuse a fourth redirect with a code within the window; every code is one redirect.
+
+    The limit is documented with its detail ``too_many_redirects``; the ``oauth_exception``
+    it comes with is not, so the sandbox uses ``invalid_request``.
+    """
+    recent = db.session.execute(
+        db.select(db.func.count())
+        .select_from(SandboxAuthorizationCode)
+        .where(
+            SandboxAuthorizationCode.client_id == client_id,
+            SandboxAuthorizationCode.account_id == account_id,
+            SandboxAuthorizationCode.created_at > now - REDIRECT_WINDOW,
+        )
+    ).scalar_one()
+    if recent >= MAX_REDIRECTS:
+        raise OAuthError(
+            "invalid_request",
+            f"More than {MAX_REDIRECTS} redirects to this app in 30 seconds; wait and retry.",
+            "too_many_redirects",
+        )
 
 
 def deny(request: AuthorizeRequest) -> str:
