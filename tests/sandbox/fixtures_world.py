@@ -168,3 +168,54 @@ def body_keys(body: Any, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], se
             for sub, names in body_keys(item, (*path, "[]")).items():
                 found.setdefault(sub, set()).update(names)
     return found
+
+
+# Where a sample says `// "Thread" object` and the like, the structure file(s) it stands for.
+# "events" means every event structure of that version.
+_USERS = ("users/customer.json", "users/agent.json")
+PLACEHOLDERS: dict[str, dict[tuple[str, ...], tuple[str, ...] | str]] = {
+    "incoming_chat": {
+        ("payload", "chat", "users", "[]"): _USERS,
+        ("payload", "chat", "thread"): ("other-structures/thread.json",),
+        ("payload", "chat", "thread", "events", "[]"): "events",
+    },
+    "incoming_event": {("payload", "event"): "events"},
+    "event_updated": {("payload", "event"): "events"},
+    "user_added_to_chat": {("payload", "user"): _USERS},
+    "incoming_customer": {("payload", "customer"): ("users/customer.json",)},
+}
+# livechat-api.md §3.2 lists event_deleted [3.6] without a sample file: its documented keys.
+UNSAMPLED = {
+    ("3.6", "event_deleted"): {
+        (): {"webhook_id", "secret_key", "action", "organization_id", "payload", "additional_data"},
+        ("payload",): {"chat_id", "thread_id", "event_id"},
+        ("additional_data",): {"chat_properties", "chat_presence_user_ids"},
+    }
+}
+
+
+def structure_keys(version: str, names: tuple[str, ...] | str) -> dict[tuple[str, ...], set[str]]:
+    folder = SAMPLES / f"v{version}" / "structures"
+    files = sorted((folder / "events").glob("*.json")) if names == "events" else []
+    files += [folder / name for name in names] if names != "events" else []
+    merged: dict[tuple[str, ...], set[str]] = {}
+    for path in files:
+        for sub, keys in jsonc_keys(path.read_text()).items():
+            merged.setdefault(sub, set()).update(keys)
+    return merged
+
+
+def full_sample_keys(version: str, action: str) -> dict[tuple[str, ...], set[str]] | None:
+    """A sample's keys at every depth, with its placeholders replaced by the structures they
+    name. Samples that show only the payload (3.5 group_*) come back under ``payload``."""
+    if (version, action) in UNSAMPLED:
+        return {path: set(keys) for path, keys in UNSAMPLED[(version, action)].items()}
+    sample = sample_keys(version, action)
+    if sample is None:
+        return None
+    if "payload" not in sample.get((), set()):
+        sample = {("payload", *path): keys for path, keys in sample.items()}
+    for at, names in PLACEHOLDERS.get(action, {}).items():
+        for sub, keys in structure_keys(version, names).items():
+            sample.setdefault((*at, *sub), set()).update(keys)
+    return sample

@@ -11,9 +11,9 @@ from fixtures_world import (
     add_webhook,
     body_keys,
     deliveries,
+    full_sample_keys,
     jsonc_keys,
     receiver_fixture,  # noqa: F401 - fixture
-    sample_keys,
     sandbox_app_fixture,  # noqa: F401 - fixture
     simulate,
 )
@@ -36,9 +36,15 @@ DOCUMENTED_EXTRAS = {
     "user_removed_from_chat": {"user_type"},
 }
 # "id + changed fields only": compare with the full object of the matching *_created sample.
-# Objects keyed by data (namespaces, agent ids), not by field names.
-DATA_KEYED = {"properties", "agent_priorities"}
-CHANGED_FIELDS = {"agent_updated": "agent_created", "bot_updated": "bot_created"}
+CHANGED_FIELDS = {
+    "agent_updated": "agent_created",
+    "bot_updated": "bot_created",
+    "group_updated": "group_created",
+}
+# Objects keyed by data (namespaces, agent ids, session field names), not by field names.
+DATA_KEYED = {"properties", "agent_priorities", "chat_properties", "session_fields"}
+# The envelope of livechat-api.md §4.1, for samples that show only the payload (3.5 group_*).
+ENVELOPE = {"webhook_id", "secret_key", "action", "organization_id", "payload", "additional_data"}
 
 
 def _triggers(version: str) -> set[str]:
@@ -81,34 +87,53 @@ def _sent_bodies(app, result: dict) -> list[tuple[str, dict]]:
 
 
 def _check_against_sample(body: dict, version: str) -> None:
+    """Every key the sandbox sends, at every depth of payload and additional_data, is one the
+    documented sample (or the structure a sample placeholder names) has at that path."""
     action = body["action"]
-    sample = sample_keys(version, action)
-    if sample is None or "payload" not in sample.get((), set()):
-        return  # no sample, or a sample that shows only the payload (3.5 group_*)
+    sample = full_sample_keys(version, action)
+    assert sample is not None, (version, action)
+    top = sample.get((), ENVELOPE)
     mine = body_keys(body)
     # Two samples (chat_transferred, thread_summary_set) leave out additional_data, which
     # livechat-api.md §4.1 says every delivery carries ({} when nothing was requested).
-    assert mine[()] - sample[()] <= {"additional_data"}, action
-    assert sample[()] <= mine[()], action
-    if isinstance(body["payload"], list):
-        assert mine[("payload", "[]")] <= sample[("payload", "[]")], action
-        return
-    payload_sample = sample.get(("payload",), set())
+    assert mine[()] - top <= {"additional_data"}, action
+    assert top <= mine[()], action
+    allowed = {path: set(keys) for path, keys in sample.items()}
+    allowed[()] = top | {"additional_data"}
+    allowed.setdefault(("payload",), set()).update(DOCUMENTED_EXTRAS.get(action, set()))
+    if "additional_data" not in top:
+        allowed.setdefault(("additional_data",), set()).update(CHAT_DATA)
     if action in CHANGED_FIELDS:
-        full = sample_keys(version, CHANGED_FIELDS[action]) or {}
         assert "id" in mine[("payload",)]
-        assert mine[("payload",)] <= full[("payload",)], action
-        return
-    optional = OPTIONAL.get(action, set())
-    extras = DOCUMENTED_EXTRAS.get(action, set())
-    assert payload_sample - optional <= mine[("payload",)], action
-    assert mine[("payload",)] <= payload_sample | extras, action
-    for path, names in sample.items():
-        nested = len(path) == 2 and path[0] == "payload" and path[1] not in DATA_KEYED
-        if nested and path in mine and names:
-            assert mine[path] <= names, (action, path)
-    if "additional_data" in sample.get((), set()):
-        assert mine.get(("additional_data",), set()) <= sample.get(("additional_data",), set())
+        for path, keys in (full_sample_keys(version, CHANGED_FIELDS[action]) or {}).items():
+            if path[:1] == ("payload",):
+                allowed.setdefault(path, set()).update(keys)
+    elif not isinstance(body["payload"], list):
+        required = sample.get(("payload",), set()) - OPTIONAL.get(action, set())
+        assert required <= mine[("payload",)], action
+    for path, names in mine.items():
+        if not names or DATA_KEYED & set(path):
+            continue
+        unknown = names - allowed.get(path, set())
+        assert not unknown, (version, action, ".".join(path), sorted(unknown))
+
+
+def test_sample_check_looks_into_nested_structures():
+    """The check is recursive: an invented key deep inside the thread of incoming_chat fails."""
+    body = {
+        "webhook_id": "w", "secret_key": "s", "action": "incoming_chat", "organization_id": "o",
+        "payload": {"chat": {"id": "C", "users": [], "properties": {},
+                             "thread": {"id": "T", "events": [{"id": "E", "type": "message"}]}}},
+        "additional_data": {},
+    }  # fmt: skip
+    _check_against_sample(body, "3.6")
+    body["payload"]["chat"]["thread"]["events"][0]["invented"] = 1
+    with pytest.raises(AssertionError, match="invented"):
+        _check_against_sample(body, "3.6")
+    body["payload"]["chat"]["thread"]["events"][0].pop("invented")
+    body["payload"]["chat"]["users"].append({"id": "u", "type": "agent", "colour": "red"})
+    with pytest.raises(AssertionError, match="colour"):
+        _check_against_sample(body, "3.5")
 
 
 @pytest.mark.parametrize("name", [item.name for item in scenarios.SCENARIOS])
