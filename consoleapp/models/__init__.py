@@ -1,0 +1,31 @@
+"""The console's tables, as typed SQLAlchemy 2 models, one module per area."""
+
+from __future__ import annotations
+
+from .accounts import AuditEvent, Invitation, Role, User
+from .apps import App
+from .base import utcnow
+from .deliveries import Delivery, DeliveryEvent
+from .webhooks import (
+    RegisteredWebhook,
+    RegistrationState,
+    WebhookSet,
+    WebhookTrigger,
+    WizardStep,
+)
+
+__all__ = [
+    "App",
+    "AuditEvent",
+    "Delivery",
+    "DeliveryEvent",
+    "Invitation",
+    "RegisteredWebhook",
+    "RegistrationState",
+    "Role",
+    "User",
+    "WebhookSet",
+    "WebhookTrigger",
+    "WizardStep",
+    "utcnow",
+]
