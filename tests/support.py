@@ -57,3 +57,53 @@ class LiveServer:
         self.app = app
         self.server = server
         self.url = f"http://127.0.0.1:{server.server_port}"
+
+
+# -- the console's inbox -------------------------------------------------------------------
+
+INBOX_SECRET = "inbox-secret-key-value-Zq9w"
+
+
+def add_webhook_set(
+    app: Flask,
+    app_name: str = "Inbox app",
+    secret: str | None = INBOX_SECRET,
+    inbox_token: str | None = None,
+) -> tuple[int, str]:
+    """An app (created when missing) with one webhook set; returns the app id and inbox token."""
+    from consoleapp.models import App, WebhookSet
+
+    with app.app_context():
+        owner = db.session.execute(db.select(App).where(App.name == app_name)).scalar_one_or_none()
+        if owner is None:
+            owner = App(name=app_name)
+            db.session.add(owner)
+            db.session.flush()
+        webhook_set = WebhookSet(app_id=owner.id, target_url="http://127.0.0.1/hooks/x")
+        if inbox_token:
+            webhook_set.inbox_token = inbox_token
+        if secret is not None:
+            webhook_set.set_secret_key(secret)
+        db.session.add(webhook_set)
+        db.session.commit()
+        return owner.id, webhook_set.inbox_token
+
+
+def delivery_body(
+    action: str = "incoming_event", secret: object = INBOX_SECRET, **fields: object
+) -> dict[str, object]:
+    """A delivery envelope as LiveChat sends it (3.6)."""
+    body: dict[str, object] = {
+        "webhook_id": "a0c22fdd1ed0b0fbbdd4cfd89a1e4ab3",
+        "secret_key": secret,
+        "action": action,
+        "organization_id": "390e44e6-f1e6-0368c-z6ddb-74g14508c2ex",
+        "payload": {
+            "chat_id": "PJ0MRSHTDG",
+            "thread_id": "K600PKZON8",
+            "event": {"id": "0affb00a", "type": "message", "text": "hello there"},
+        },
+        "additional_data": {},
+    }
+    body.update(fields)
+    return body

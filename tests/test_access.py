@@ -7,7 +7,7 @@ import re
 import pytest
 
 from consoleapp.extensions import csrf, db
-from consoleapp.models import App, Invitation, Role, User, utcnow
+from consoleapp.models import App, Delivery, Invitation, Role, User, WebhookSet, utcnow
 from support import add_user, sign_in
 
 # Routes anyone may post to: they check who is asking themselves.
@@ -55,7 +55,13 @@ def seed(app) -> dict[str, int]:
         )
         db.session.add_all([row, invitation])
         db.session.commit()
-        ids = {"app_id": row.id, "invitation_id": invitation.id}
+        webhook_set = WebhookSet(app_id=row.id)
+        db.session.add(webhook_set)
+        db.session.flush()
+        delivery = Delivery(webhook_set_id=webhook_set.id, action="incoming_chat", body="{}")
+        db.session.add(delivery)
+        db.session.commit()
+        ids = {"app_id": row.id, "invitation_id": invitation.id, "delivery_id": delivery.id}
     ids["user_id"] = add_user(app, "admin@example.com", Role.ADMIN)
     return ids
 

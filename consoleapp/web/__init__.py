@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import apps, audit, auth, errors, filters, team
+from . import apps, audit, auth, errors, filters, inbox, receiver, team
 
 
 def register_blueprints(app: Flask) -> None:
@@ -15,3 +15,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(apps.bp)
     app.register_blueprint(team.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(receiver.bp)
+    app.register_blueprint(inbox.bp)

@@ -1,0 +1,82 @@
+"""The Inbox: every delivery the console's receiver got for an app, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
+
+from ..extensions import db
+from ..models import App, Delivery
+from ..services import inbox
+from .auth import login_required
+from .receiver import inbox_url
+
+bp = Blueprint("inbox", __name__, url_prefix="/apps/<int:app_id>/inbox")
+
+POLL_SECONDS = 3
+
+
+@bp.app_template_filter("received_at")
+def format_received_at(value: datetime) -> str:
+    # Seconds matter here: retries of one event arrive seconds apart.
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def chosen_filter(args: Mapping[str, str]) -> inbox.InboxFilter:
+    """The filter in the query string; unknown values are ignored rather than refused."""
+    action = args.get("action", "").strip()[:64] or None
+    status = args.get("status") if args.get("status") in inbox.STATUSES else None
+    return inbox.InboxFilter(action=action, status=status)
+
+
+def delivery_summary(app_id: int, delivery: Delivery) -> dict[str, Any]:
+    """One row of the list, as the page's script shows it."""
+    return {
+        "id": delivery.id,
+        "event_id": delivery.event_id,
+        "url": url_for("inbox.show_delivery", app_id=app_id, delivery_id=delivery.id),
+        "received_at": format_received_at(delivery.received_at),
+        "action": delivery.action,
+        "verified": delivery.verified,
+        "status": "verified" if delivery.verified else f"rejected: {delivery.rejection}",
+        "times_received": delivery.event.times_received if delivery.event else 0,
+    }
+
+
+@bp.get("/")
+@login_required
+def list_deliveries(app_id: int):
+    app = db.get_or_404(App, app_id)
+    chosen = chosen_filter(request.args)
+    return render_template(
+        "inbox/list.html",
+        app=app,
+        chosen=chosen,
+        page=inbox.page(app.id, chosen, request.args.get("page", 1, type=int)),
+        actions=inbox.actions_received(app.id),
+        inbox_urls=[inbox_url(token) for token in inbox.inbox_tokens(app.id)],
+        poll_seconds=POLL_SECONDS,
+    )
+
+
+@bp.get("/after/<int:delivery_id>")
+@login_required
+def newer_deliveries(app_id: int, delivery_id: int) -> Response:
+    app = db.get_or_404(App, app_id)
+    found = inbox.newer_than(app.id, chosen_filter(request.args), delivery_id)
+    response = jsonify(deliveries=[delivery_summary(app.id, item) for item in found])
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<int:delivery_id>")
+@login_required
+def show_delivery(app_id: int, delivery_id: int):
+    app = db.get_or_404(App, app_id)
+    delivery = inbox.get_delivery(app.id, delivery_id)
+    if delivery is None:
+        abort(404)
+    return render_template("inbox/show.html", app=app, delivery=delivery)

@@ -1,0 +1,57 @@
+"""The console's own webhook receiver: LiveChat POSTs deliveries to ``/hooks/<inbox_token>``.
+
+It authenticates by ``secret_key`` (so CSRF does not apply), answers JSON only, and stores every
+delivery and commits before it answers 200. If the delivery cannot be stored it answers 503, so
+LiveChat retries. Nothing else happens before the answer: there is no processing to wait for.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import csrf, db, limiter
+from ..livechat import deliveries
+from ..services import inbox
+from .errors import error_response
+
+log = logging.getLogger("consoleapp.receiver")
+
+bp = Blueprint("receiver", __name__, url_prefix="/hooks")
+# LiveChat authenticates with the secret key; a burst of real events must never be refused.
+csrf.exempt(bp)
+limiter.exempt(bp)
+
+NOT_JSON = "Send the delivery as JSON, with Content-Type: application/json."
+UNKNOWN_INBOX = "No webhook set has this inbox address. Copy it again from the Inbox tab."
+NOT_STORED = "The delivery could not be stored. Send it again later."
+
+
+def inbox_url(inbox_token: str) -> str:
+    """The address to give LiveChat, on the console's public URL."""
+    path = url_for("receiver.receive_delivery", inbox_token=inbox_token)
+    return current_app.config["PUBLIC_URL"] + path
+
+
+@bp.post("/<inbox_token>")
+def receive_delivery(inbox_token: str) -> tuple[Response | str, int]:
+    if not request.is_json:
+        return error_response(415, NOT_JSON)
+    try:
+        envelope = deliveries.parse_envelope(request.get_data(cache=False))
+        stored = inbox.store_delivery(inbox_token, envelope, list(request.headers.items()))
+        db.session.commit()
+    except deliveries.MalformedDelivery as exc:
+        return error_response(400, str(exc))
+    except inbox.UnknownInbox:
+        return error_response(404, UNKNOWN_INBOX)
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.error("delivery not stored, answering 503: %s", type(exc).__name__)
+        return error_response(503, NOT_STORED)
+    if not stored.verified:
+        # The reason is on the Inbox page; the sender learns nothing about the secret.
+        return jsonify(error="unauthorized"), 401
+    return jsonify(status="received", delivery_id=stored.delivery_id), 200

@@ -1,0 +1,193 @@
+"""Parsing and verifying delivery envelopes: lenient on shape, strict on the secret."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+import pytest
+
+from consoleapp.livechat import deliveries
+from consoleapp.livechat.deliveries import MalformedDelivery, parse_envelope, verify_secret
+
+SECRET = "s3cr3t-key-value-Qx7a"
+
+
+def envelope_bytes(**changes: object) -> bytes:
+    body: dict[str, object] = {
+        "webhook_id": "a0c22fdd1ed0b0fbbdd4cfd89a1e4ab3",
+        "secret_key": SECRET,
+        "action": "incoming_event",
+        "organization_id": "390e44e6-f1e6-0368c-z6ddb-74g14508c2ex",
+        "payload": {"chat_id": "PJ0MRSHTDG", "event": {"id": "e1", "text": "hello"}},
+        "additional_data": {},
+    }
+    for key, value in changes.items():
+        if value is ...:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return json.dumps(body).encode()
+
+
+def test_a_36_envelope_with_requester_is_accepted():
+    envelope = parse_envelope(
+        envelope_bytes(requester={"user_id": "u", "account_id": "a", "client_id": "c"})
+    )
+    assert envelope.action == "incoming_event"
+    assert envelope.organization_id == "390e44e6-f1e6-0368c-z6ddb-74g14508c2ex"
+    assert envelope.raw["requester"]["client_id"] == "c"
+    assert verify_secret(envelope, SECRET).verified
+
+
+def test_a_33_envelope_with_an_integer_license_id_is_accepted():
+    envelope = parse_envelope(envelope_bytes(organization_id=..., license_id=104130623))
+    assert envelope.license_id == 104130623
+    assert envelope.organization_id is None
+
+
+def test_unknown_keys_and_missing_optional_parts_are_tolerated():
+    envelope = parse_envelope(
+        envelope_bytes(payload=..., additional_data=..., webhook_id=..., brand_new={"x": 1})
+    )
+    assert envelope.payload is None and envelope.webhook_id is None
+    assert envelope.raw["brand_new"] == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[1]", "must be a JSON object"),
+        (b"{", "not valid JSON"),
+        (b"", "body is empty"),
+        (b"   ", "body is empty"),
+        (b'"text"', "must be a JSON object"),
+        (b"null", "must be a JSON object"),
+        (b'{"action": NaN}', "not valid JSON"),
+        (b'{"a": Infinity, "action": "x"}', "not valid JSON"),
+        (b"\xff\xfe{}", "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+        (b'{"n": ' + b"9" * 5000 + b', "action": "x"}', "not valid JSON"),
+        (envelope_bytes(action=...), "has no action"),
+        (envelope_bytes(action=""), "has no action"),
+        (envelope_bytes(action=None), "has no action"),
+        (envelope_bytes(action=12), "must be a trigger name"),
+        (envelope_bytes(action=["incoming_chat"]), "must be a trigger name"),
+        (envelope_bytes(action="x" * 65), "must be a trigger name"),
+        (envelope_bytes(action="incoming\u0000chat"), "must be a trigger name"),
+        (envelope_bytes(action="\ud800"), "must be a trigger name"),
+    ],
+)
+def test_bodies_that_are_no_envelope_are_refused_in_plain_words(body, message):
+    with pytest.raises(MalformedDelivery, match=message):
+        parse_envelope(body)
+
+
+@pytest.mark.parametrize(
+    ("sent", "reason"),
+    [
+        (..., "no secret_key in the body"),
+        (None, "no secret_key in the body"),
+        ("wrong", "wrong secret key"),
+        ("", "wrong secret key"),
+        (SECRET + " ", "wrong secret key"),
+        (SECRET.upper(), "wrong secret key"),
+        ("ääää", "wrong secret key"),
+        ("\ud800", "wrong secret key"),
+        ("x" * 10_240, "wrong secret key"),
+        (12345, "secret_key is not text"),
+        (True, "secret_key is not text"),
+        ([SECRET], "secret_key is not text"),
+        ({"value": SECRET}, "secret_key is not text"),
+    ],
+)
+def test_k5_a_wrong_or_odd_secret_is_rejected_with_a_reason(sent, reason):
+    envelope = parse_envelope(envelope_bytes(secret_key=sent))
+    result = verify_secret(envelope, SECRET)
+    assert result == deliveries.Verification(False, reason)
+
+
+def test_no_saved_secret_rejects_everything():
+    result = verify_secret(parse_envelope(envelope_bytes()), None)
+    assert not result.verified and "no secret key yet" in result.reason
+
+
+def test_non_ascii_secrets_compare_as_utf8_bytes():
+    envelope = parse_envelope(envelope_bytes(secret_key="ääää-ключ"))
+    assert verify_secret(envelope, "ääää-ключ").verified
+    assert not verify_secret(envelope, "aaaa-ключ").verified
+
+
+def test_the_comparison_is_constant_time(monkeypatch):
+    calls = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((type(a), type(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(deliveries.hmac, "compare_digest", spy)
+    assert verify_secret(parse_envelope(envelope_bytes()), SECRET).verified
+    assert not verify_secret(parse_envelope(envelope_bytes(secret_key="no")), SECRET).verified
+    assert calls == [(bytes, bytes), (bytes, bytes)]
+
+
+def test_dedupe_key_ignores_key_order_and_whitespace_of_the_payload():
+    first = parse_envelope(
+        b'{"webhook_id": "w", "action": "a", "payload": {"b": 1, "a": [1, 2]}, "secret_key": "1"}'
+    )
+    second = parse_envelope(
+        b'{"payload":{"a":[1,2],"b":1},"action":"a","webhook_id":"w","secret_key":"2"}'
+    )
+    assert deliveries.dedupe_key(first) == deliveries.dedupe_key(second)
+    assert len(deliveries.dedupe_key(first)) == 64
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"webhook_id": "other"},
+        {"action": "incoming_chat"},
+        {"payload": {"chat_id": "OTHER", "event": {"id": "e1", "text": "hello"}}},
+    ],
+)
+def test_dedupe_key_changes_with_webhook_id_action_or_payload(change):
+    base = deliveries.dedupe_key(parse_envelope(envelope_bytes()))
+    assert deliveries.dedupe_key(parse_envelope(envelope_bytes(**change))) != base
+
+
+def test_dedupe_key_ignores_secret_and_additional_data():
+    base = deliveries.dedupe_key(parse_envelope(envelope_bytes()))
+    other = parse_envelope(envelope_bytes(secret_key="x", additional_data={"chat_properties": {}}))
+    assert deliveries.dedupe_key(other) == base
+
+
+def test_the_stored_body_masks_every_secret_key_and_is_pretty():
+    envelope = parse_envelope(
+        envelope_bytes(payload={"nested": {"secret_key": "inner-secret"}, "text": "ä"})
+    )
+    body = deliveries.masked_body(envelope)
+    assert SECRET not in body and "inner-secret" not in body
+    assert body.count(deliveries.MASK) == 2
+    assert '\n  "action": "incoming_event"' in body
+    assert "ä" in body  # readable, not \\u escaped
+
+
+@pytest.mark.parametrize("secret", [12345, "x" * 10_240, ["a", "list"]])
+def test_odd_secrets_are_masked_too(secret):
+    body = deliveries.masked_body(parse_envelope(envelope_bytes(secret_key=secret)))
+    assert json.loads(body)["secret_key"] == deliveries.MASK
+
+
+def test_a_lone_surrogate_stays_escaped_so_the_body_can_be_stored():
+    envelope = parse_envelope(envelope_bytes(payload={"text": "\ud800 and ä"}))
+    body = deliveries.masked_body(envelope)
+    body.encode("utf-8")
+    assert "\\ud800" in body
+
+
+def test_webhook_id_is_kept_printable_and_short():
+    assert parse_envelope(envelope_bytes(webhook_id="w" * 100)).webhook_id == "w" * 64
+    assert parse_envelope(envelope_bytes(webhook_id="a\u0000b")).webhook_id == "ab"
+    assert parse_envelope(envelope_bytes(webhook_id=42)).webhook_id == "42"
+    assert parse_envelope(envelope_bytes(webhook_id={"x": 1})).webhook_id is None

@@ -1,0 +1,334 @@
+"""The console's webhook receiver: bad bodies, bad secrets, repeats, races and lost databases."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+import pytest
+import requests
+from sqlalchemy.exc import OperationalError
+
+from consoleapp.extensions import db
+from consoleapp.models import Delivery, DeliveryEvent
+from consoleapp.services import inbox
+from support import INBOX_SECRET, add_webhook_set, delivery_body
+
+
+def post(client, token: str, body: object, **kwargs):
+    return client.post(f"/hooks/{token}", json=body, **kwargs)
+
+
+def deliveries(app) -> list[Delivery]:
+    with app.app_context():
+        rows = db.session.execute(db.select(Delivery).order_by(Delivery.id)).scalars().all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def events(app) -> list[DeliveryEvent]:
+    with app.app_context():
+        rows = db.session.execute(db.select(DeliveryEvent)).scalars().all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+@pytest.fixture
+def inbox_set(app) -> tuple[int, str]:
+    return add_webhook_set(app)
+
+
+@pytest.fixture
+def token(inbox_set) -> str:
+    return inbox_set[1]
+
+
+def test_a_valid_delivery_is_stored_verified_and_acknowledged(app, client, token):
+    body = delivery_body(requester={"user_id": "u", "account_id": "a", "client_id": "c"})
+    response = post(client, token, body, headers={"User-Agent": "LiveChat-Webhooks"})
+    assert response.status_code == 200
+    assert response.is_json
+    stored = deliveries(app)
+    assert response.get_json() == {"status": "received", "delivery_id": stored[0].id}
+    [delivery] = stored
+    assert delivery.verified and delivery.rejection is None
+    assert delivery.action == "incoming_event"
+    assert delivery.livechat_webhook_id == "a0c22fdd1ed0b0fbbdd4cfd89a1e4ab3"
+    assert delivery.headers["User-Agent"] == "LiveChat-Webhooks"
+    assert INBOX_SECRET not in delivery.body and "[redacted]" in delivery.body
+    assert json.loads(delivery.body)["requester"]["client_id"] == "c"
+    [event] = events(app)
+    assert event.times_received == 1 and delivery.event_id == event.id
+
+
+def test_a_33_delivery_with_license_id_is_accepted(app, client, token):
+    body = delivery_body(license_id=104130623)
+    del body["organization_id"]
+    assert post(client, token, body).status_code == 200
+
+
+def test_credentials_in_headers_are_not_stored(app, client, token):
+    post(client, token, delivery_body(), headers={"Authorization": "Bearer dal:abcdefgh123"})
+    [delivery] = deliveries(app)
+    assert delivery.headers["Authorization"] == "[redacted]"
+
+
+# -- W4 ------------------------------------------------------------------------------------
+
+
+def test_w4_csrf_does_not_apply_but_get_is_405(app_factory):
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    token = add_webhook_set(app)[1]
+    client = app.test_client()
+    assert post(client, token, delivery_body()).status_code == 200
+    response = client.get(f"/hooks/{token}")
+    assert response.status_code == 405
+    assert response.is_json and response.get_json()["error"]["status"] == 405
+    assert "POST" in response.headers["Allow"]
+    assert len(deliveries(app)) == 1
+
+
+def test_the_receiver_is_not_rate_limited(app, client, token):
+    for _ in range(60):
+        assert post(client, token, delivery_body()).status_code == 200
+
+
+# -- unknown inboxes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/hooks/0123456789abcdef0123456789abcdef", "/hooks/x", "/hooks/" + "a" * 300, "/hooks/%00"],
+)
+def test_an_unknown_inbox_is_404_json(app, client, token, path):
+    response = client.post(path, json=delivery_body())
+    assert response.status_code == 404
+    assert "No webhook set has this inbox address" in response.get_json()["error"]["message"]
+    assert deliveries(app) == []
+
+
+# -- W6 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "message"),
+    [
+        (b"[1]", "application/json", 400, "must be a JSON object"),
+        (b"{", "application/json", 400, "not valid JSON"),
+        (b"x" * (2 * 1024 * 1024), "application/json", 413, "larger than 1 MB"),
+        (json.dumps(delivery_body()).encode(), "text/plain", 415, "Content-Type: application/json"),
+        (json.dumps(delivery_body()).encode(), None, 415, "Content-Type: application/json"),
+        (b'{"secret_key": "' + INBOX_SECRET.encode() + b'"}', "application/json", 400, "no action"),
+        (b"", "application/json", 400, "body is empty"),
+        (b'{"action": "x' + b"y" * 80 + b'"}', "application/json", 400, "trigger name"),
+    ],
+    ids=["list", "truncated", "2MB", "text-plain", "no-content-type", "no-action", "empty", "long"],
+)
+def test_w6_bad_bodies_get_a_json_error_and_nothing_is_stored(
+    app, client, token, data, content_type, status, message
+):
+    response = client.post(f"/hooks/{token}", data=data, content_type=content_type)
+    assert response.status_code == status
+    assert response.is_json
+    assert message in response.get_json()["error"]["message"]
+    assert deliveries(app) == []
+
+
+def test_w6_json_with_a_charset_is_json(app, client, token):
+    response = client.post(
+        f"/hooks/{token}",
+        data=json.dumps(delivery_body()),
+        content_type="application/json; charset=utf-8",
+    )
+    assert response.status_code == 200
+
+
+# -- K5 ------------------------------------------------------------------------------------
+
+MISSING = object()
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        ("wrong-secret", "wrong secret key"),
+        (MISSING, "no secret_key in the body"),
+        (None, "no secret_key in the body"),
+        (12345, "secret_key is not text"),
+        ("ääää", "wrong secret key"),
+        ("k" * 10_240, "wrong secret key"),
+        ([INBOX_SECRET], "secret_key is not text"),
+    ],
+    ids=["wrong", "missing", "null", "int", "unicode", "10KB", "list"],
+)
+def test_k5_bad_secrets_are_401_and_kept_as_rejected(app, client, token, caplog, secret, reason):
+    caplog.set_level(logging.DEBUG)
+    body = delivery_body()
+    if secret is MISSING:
+        del body["secret_key"]
+    else:
+        body["secret_key"] = secret
+    response = post(client, token, body)
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "unauthorized"}
+    [delivery] = deliveries(app)
+    assert not delivery.verified and delivery.rejection == reason
+    assert delivery.event_id is None and events(app) == []
+    if isinstance(secret, str):
+        assert secret not in delivery.body and secret not in caplog.text
+        assert json.loads(delivery.body)["secret_key"] == "[redacted]"
+
+
+def test_k5_a_set_without_a_secret_rejects_every_delivery(app, client):
+    token = add_webhook_set(app, app_name="No secret yet", secret=None)[1]
+    assert post(client, token, delivery_body()).status_code == 401
+    [delivery] = deliveries(app)
+    assert delivery.rejection == "this webhook set has no secret key yet"
+
+
+def test_k5_an_unreadable_saved_secret_is_a_rejection_not_a_500(app, client, token):
+    from consoleapp.models import WebhookSet
+
+    with app.app_context():
+        webhook_set = db.session.execute(db.select(WebhookSet)).scalar_one()
+        webhook_set.uid = "0" * 32  # the ciphertext is bound to the old uid
+        db.session.commit()
+    assert post(client, token, delivery_body()).status_code == 401
+    assert "cannot be read" in deliveries(app)[0].rejection
+
+
+def test_k5_the_secret_of_another_set_is_wrong_here(app, client, token):
+    other = add_webhook_set(app, app_name="Other app", secret="the-other-secret-1234")[1]
+    assert post(client, other, delivery_body(secret=INBOX_SECRET)).status_code == 401
+    assert post(client, token, delivery_body(secret="the-other-secret-1234")).status_code == 401
+
+
+# -- R1, R3 --------------------------------------------------------------------------------
+
+
+def test_r1_the_same_body_twice_is_two_deliveries_of_one_event(app, client, token):
+    body = delivery_body()
+    assert post(client, token, body).status_code == 200
+    assert post(client, token, body).status_code == 200
+    first, second = deliveries(app)
+    [event] = events(app)
+    assert first.event_id == second.event_id == event.id
+    assert event.times_received == 2
+    assert event.last_received_at >= event.first_received_at
+
+
+def test_r1_a_rejected_repeat_does_not_count(app, client, token):
+    post(client, token, delivery_body())
+    post(client, token, delivery_body(secret="wrong"))
+    [event] = events(app)
+    assert event.times_received == 1 and len(deliveries(app)) == 2
+
+
+def test_r3_two_bodies_with_the_same_webhook_id_are_two_events(app, client, token):
+    first = delivery_body()
+    second = delivery_body(payload={"chat_id": "OTHERCHAT", "event": {"id": "e2"}})
+    assert first["webhook_id"] == second["webhook_id"]
+    assert post(client, token, first).status_code == 200
+    assert post(client, token, second).status_code == 200
+    assert sorted(event.times_received for event in events(app)) == [1, 1]
+
+
+def test_action_counts_for_the_test_checklist(app, client, inbox_set):
+    app_id, token = inbox_set
+    post(client, token, delivery_body())
+    post(client, token, delivery_body())
+    post(client, token, delivery_body(secret="wrong"))
+    post(client, token, delivery_body(action="incoming_chat", secret="wrong"))
+    with app.app_context():
+        counts = inbox.action_counts(app_id)
+    assert set(counts) == {"incoming_event", "incoming_chat"}
+    assert (counts["incoming_event"].verified, counts["incoming_event"].rejected) == (2, 1)
+    assert counts["incoming_event"].first_verified_at is not None
+    assert (counts["incoming_chat"].verified, counts["incoming_chat"].rejected) == (0, 1)
+    assert counts["incoming_chat"].first_verified_at is None
+
+
+# -- R4 ------------------------------------------------------------------------------------
+
+
+def test_r4_a_failed_commit_is_503_so_livechat_retries(app, client, token, monkeypatch):
+    def fail_commit() -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(db.session, "commit", fail_commit)
+    response = post(client, token, delivery_body())
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert response.is_json and "Send it again later" in response.get_json()["error"]["message"]
+    assert deliveries(app) == [] and events(app) == []
+
+
+def test_r4_an_unreachable_database_is_503_too(app, client, token, monkeypatch):
+    def unreachable(_token: str) -> None:
+        raise OperationalError("SELECT", {}, Exception("could not connect to server"))
+
+    monkeypatch.setattr(inbox, "find_webhook_set", unreachable)
+    response = post(client, token, delivery_body())
+    assert response.status_code == 503 and response.is_json
+
+
+def test_r4_a_read_only_sqlite_file_is_503(app_factory, database_url, tmp_path):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a read-only database file is a SQLite fault")
+    writable = app_factory()
+    token = add_webhook_set(writable)[1]
+    app = app_factory(ENVIRON={"DATABASE_URL": f"{database_url}?mode=ro&uri=true"})
+    response = post(app.test_client(), token, delivery_body())
+    assert response.status_code in {200, 503}
+    if response.status_code == 200:
+        pytest.fail("a read-only database accepted a delivery")
+    assert deliveries(writable) == []
+
+
+# -- R5 ------------------------------------------------------------------------------------
+
+
+def test_r5_the_ack_waits_for_nothing_but_the_commit(app, client, token):
+    """There is no processing after a delivery is stored: the receiver stores, commits and
+    answers. Nothing is queued or run per request after the answer, so nothing can slow it."""
+    assert not app.after_request_funcs.get("receiver")
+    assert not app.teardown_request_funcs.get("receiver")
+    started = time.monotonic()
+    assert post(client, token, delivery_body()).status_code == 200
+    assert time.monotonic() - started < 1.0
+
+
+# -- R2 ------------------------------------------------------------------------------------
+
+
+def test_r2_twenty_identical_posts_at_once_never_500(live_server_factory):
+    server = live_server_factory()
+    token = add_webhook_set(server.app)[1]
+    body = json.dumps(delivery_body())
+    start = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def send() -> None:
+        start.wait()
+        response = requests.post(
+            f"{server.url}/hooks/{token}",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=30,
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(statuses) == 20
+    assert set(statuses) <= {200, 503}, statuses
+    stored = statuses.count(200)
+    assert stored >= 1
+    [event] = events(server.app)
+    assert event.times_received == stored
+    assert len(deliveries(server.app)) == stored
