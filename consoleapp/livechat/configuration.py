@@ -154,8 +154,10 @@ class ConfigurationApi:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = MAX_ATTEMPTS,
+        timeout: tuple[float, float] = TIMEOUT,
     ) -> None:
         self.url = f"{base_url.rstrip('/')}/v{version}/configuration/action"
+        self.timeout = timeout
         self.credential = credential
         self.session = session or requests.Session()
         self.sleep = sleep
@@ -262,7 +264,7 @@ class ConfigurationApi:
             headers["X-Region"] = region
         try:
             response = self.session.post(
-                f"{self.url}/{method}", json=body, headers=headers, timeout=TIMEOUT
+                f"{self.url}/{method}", json=body, headers=headers, timeout=self.timeout
             )
         except requests.ConnectTimeout as exc:
             raise LiveChatError("connection", "could not connect in time") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import apps, audit, auth, errors, filters, inbox, receiver, team
+from . import apps, audit, auth, errors, filters, inbox, receiver, registration, team, wizard
 
 
 def register_blueprints(app: Flask) -> None:
@@ -17,3 +17,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(receiver.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(wizard.bp)
+    app.register_blueprint(registration.bp)

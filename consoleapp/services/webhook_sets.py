@@ -1,0 +1,215 @@
+"""Webhook sets and the wizard that fills them: URL, secret key, triggers, in that order."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from ..extensions import db
+from ..livechat import catalog
+from ..livechat.safe_http import HttpResult, SafeHttpClient
+from ..models import (
+    App,
+    RegistrationState,
+    User,
+    WebhookSet,
+    WebhookTrigger,
+    WizardStep,
+    utcnow,
+)
+from . import audit
+
+STEP_TITLES = {
+    WizardStep.URL: "Webhook URL",
+    WizardStep.SECRET: "Secret key",
+    WizardStep.TRIGGERS: "Triggers and filters",
+}
+
+
+def list_sets(app: App) -> list[WebhookSet]:
+    return list(
+        db.session.execute(
+            db.select(WebhookSet).where(WebhookSet.app_id == app.id).order_by(WebhookSet.id)
+        ).scalars()
+    )
+
+
+def get_set(app: App, uid: str) -> WebhookSet | None:
+    return db.session.execute(
+        db.select(WebhookSet).where(WebhookSet.app_id == app.id, WebhookSet.uid == uid)
+    ).scalar_one_or_none()
+
+
+def inbox_url(public_url: str, inbox_token: str) -> str:
+    """The console's own test inbox for a set (served by the receiver)."""
+    return f"{public_url}/hooks/{inbox_token}"
+
+
+def first_open_step(webhook_set: WebhookSet) -> WizardStep:
+    """The first step whose answer is missing, or the review."""
+    if not webhook_set.target_url:
+        return WizardStep.URL
+    if not webhook_set.secret_key_sealed or webhook_set.secret_saved_at is None:
+        return WizardStep.SECRET
+    if not webhook_set.triggers:
+        return WizardStep.TRIGGERS
+    return WizardStep.REVIEW
+
+
+def _advance(webhook_set: WebhookSet) -> None:
+    # Any change after registration sends the set back to review: LiveChat must be updated.
+    webhook_set.wizard_step = first_open_step(webhook_set)
+
+
+def may_open(webhook_set: WebhookSet, step: WizardStep) -> bool:
+    """No skipping ahead: a step opens once every step before it is answered."""
+    return step <= webhook_set.wizard_step
+
+
+def create(actor: User, app: App, target_url: str, inbox_token: str) -> WebhookSet:
+    webhook_set = WebhookSet(
+        app_id=app.id, target_url=target_url, api_version=app.api_version, inbox_token=inbox_token
+    )
+    webhook_set.wizard_step = WizardStep.SECRET
+    db.session.add(webhook_set)
+    db.session.flush()
+    audit.record(actor, "webhooks.set_created", app.name, url=target_url)
+    return webhook_set
+
+
+def set_url(actor: User, webhook_set: WebhookSet, target_url: str) -> None:
+    if webhook_set.target_url != target_url:
+        audit.record(actor, "webhooks.url_changed", webhook_set.app.name, url=target_url)
+        webhook_set.target_url = target_url
+    _advance(webhook_set)
+
+
+def generate_secret(actor: User, webhook_set: WebhookSet) -> str:
+    """A new key from the CSPRNG; the caller shows it once, in the answer to this request."""
+    value = secrets.token_urlsafe(32)
+    webhook_set.set_secret_key(value)
+    webhook_set.secret_shown_at = utcnow()
+    webhook_set.secret_saved_at = None
+    _advance(webhook_set)
+    audit.record(actor, "webhooks.secret_generated", webhook_set.app.name)
+    return value
+
+
+def use_own_secret(actor: User, webhook_set: WebhookSet, value: str) -> None:
+    webhook_set.set_secret_key(value)
+    webhook_set.secret_shown_at = None
+    # The person typed it, so they have it: no "I saved it" needed.
+    webhook_set.secret_saved_at = utcnow()
+    _advance(webhook_set)
+    audit.record(actor, "webhooks.secret_entered", webhook_set.app.name)
+
+
+def confirm_secret_saved(webhook_set: WebhookSet) -> None:
+    if webhook_set.secret_key_sealed is not None and webhook_set.secret_saved_at is None:
+        webhook_set.secret_saved_at = utcnow()
+    _advance(webhook_set)
+
+
+@dataclass(frozen=True)
+class ChosenTrigger:
+    action: str
+    filters: dict[str, Any]
+    additional_data: list[str]
+
+
+def set_triggers(actor: User, webhook_set: WebhookSet, chosen: list[ChosenTrigger]) -> None:
+    allowed = {t.action: t for t in catalog.triggers_for(webhook_set.api_version)}
+    wanted = {c.action: c for c in chosen if c.action in allowed}
+    existing = {t.action: t for t in webhook_set.triggers}
+    for action, row in existing.items():
+        if action not in wanted:
+            webhook_set.triggers.remove(row)
+    for action, choice in wanted.items():
+        row = existing.get(action)
+        if row is None:
+            row = WebhookTrigger(action=action)
+            webhook_set.triggers.append(row)
+        row.filters = choice.filters
+        row.additional_data = choice.additional_data
+    # Keep the catalogue's order, which is the order of registration and of every list.
+    order = list(allowed)
+    webhook_set.triggers.sort(key=lambda t: order.index(t.action))
+    db.session.flush()
+    _advance(webhook_set)
+    audit.record(actor, "webhooks.triggers_chosen", webhook_set.app.name, triggers=list(wanted))
+
+
+TEST_PING = {"ping": "consoleapp test request", "note": "Not a LiveChat event; answer 200."}
+
+
+def send_test(url: str, allow_loopback: bool) -> HttpResult:
+    """POST a harmless ping through the guarded client; only status and time come back.
+
+    Call it with no transaction open: the target may be this console's own inbox.
+    """
+    return SafeHttpClient(allow_loopback=allow_loopback).post_json(url, TEST_PING)
+
+
+class SetInUse(ValueError):
+    """The set still has webhooks in LiveChat."""
+
+
+def delete(actor: User, webhook_set: WebhookSet) -> None:
+    if any(row.livechat_id for row in webhook_set.registered):
+        raise SetInUse("Remove its webhooks from LiveChat first, then delete the set.")
+    audit.record(actor, "webhooks.set_deleted", webhook_set.app.name, url=webhook_set.target_url)
+    db.session.delete(webhook_set)
+
+
+@dataclass(frozen=True)
+class SetStatus:
+    """Where a set stands, in a word and a pill colour."""
+
+    pill: str
+    label: str
+    registered: int
+    total: int
+
+
+def status(webhook_set: WebhookSet) -> SetStatus:
+    rows = {row.action: row for row in webhook_set.registered}
+    total = len(webhook_set.triggers)
+    registered = sum(
+        1
+        for t in webhook_set.triggers
+        if t.action in rows and rows[t.action].state == RegistrationState.REGISTERED
+    )
+    failed = any(
+        row.state in (RegistrationState.FAILED, RegistrationState.CLEANUP_PENDING)
+        for row in rows.values()
+    )
+    step = WizardStep(webhook_set.wizard_step)
+    if step < WizardStep.REVIEW:
+        return SetStatus("wait", f"step {int(step)} of 3: {STEP_TITLES[step]}", 0, total)
+    if failed:
+        return SetStatus("bad", f"failed: {registered}/{total} registered", registered, total)
+    if step == WizardStep.DONE and registered == total:
+        return SetStatus("ok", f"registered {registered}/{total}", registered, total)
+    return SetStatus("wait", f"ready to register ({registered}/{total})", registered, total)
+
+
+@dataclass(frozen=True)
+class AppProgress:
+    """The Overview's "Chat webhooks" line: done, in progress (and where), or not started."""
+
+    state: str
+    text: str
+    next_set: WebhookSet | None
+
+
+def app_progress(app: App) -> AppProgress:
+    sets = list_sets(app)
+    if not sets:
+        return AppProgress("todo", "No webhook set yet", None)
+    done = [s for s in sets if status(s).pill == "ok"]
+    if done:
+        total = sum(len(s.triggers) for s in done)
+        return AppProgress("done", f"{total} triggers registered", None)
+    current = sets[-1]
+    return AppProgress("progress", status(current).label, current)

@@ -1,0 +1,344 @@
+"""The Chat Webhooks wizard: a set's URL, secret key and triggers, one step a page, in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from ..crypto import new_uid
+from ..extensions import db, limiter
+from ..forms import ConfirmForm
+from ..livechat import catalog
+from ..models import App, WebhookSet, WebhookTrigger, WizardStep
+from ..services import registration
+from ..services import webhook_sets as sets
+from ..wizard_forms import (
+    OwnSecretForm,
+    TriggersFormBase,
+    WebhookUrlForm,
+    subform_data,
+    triggers_form,
+)
+from .auth import editor_required, login_required
+
+bp = Blueprint("wizard", __name__, url_prefix="/apps/<int:app_id>/webhooks")
+
+STEP_ENDPOINTS = {
+    WizardStep.URL: "wizard.edit_url",
+    WizardStep.SECRET: "wizard.edit_secret",
+    WizardStep.TRIGGERS: "wizard.edit_triggers",
+    WizardStep.REVIEW: "wizard.review",
+    WizardStep.DONE: "registration.show_progress",
+}
+
+
+def load(app_id: int, set_uid: str) -> tuple[App, WebhookSet]:
+    app = db.get_or_404(App, app_id)
+    webhook_set = sets.get_set(app, set_uid)
+    if webhook_set is None:
+        abort(404)
+    return app, webhook_set
+
+
+def step_url(webhook_set: WebhookSet, step: int | None = None) -> str:
+    endpoint = STEP_ENDPOINTS[WizardStep(step or webhook_set.wizard_step)]
+    return url_for(endpoint, app_id=webhook_set.app_id, set_uid=webhook_set.uid)
+
+
+def out_of_order(webhook_set: WebhookSet, step: WizardStep) -> Response | None:
+    """A step not yet reached sends the person back to the step they are on (no skipping)."""
+    if sets.may_open(webhook_set, step):
+        return None
+    flash(f"Finish step {int(webhook_set.wizard_step)} first.", "warning")
+    return redirect(step_url(webhook_set))
+
+
+def inbox_url(token: str) -> str:
+    return sets.inbox_url(current_app.config["PUBLIC_URL"], token)
+
+
+@bp.get("/")
+@login_required
+def list_sets(app_id: int):
+    app = db.get_or_404(App, app_id)
+    rows = [(s, sets.status(s)) for s in sets.list_sets(app)]
+    return render_template("wizard/list.html", app=app, rows=rows)
+
+
+# -- step 1: webhook URL -------------------------------------------------------------------
+
+
+def _url_page(app: App, webhook_set: WebhookSet | None, form: WebhookUrlForm, **extra: Any):
+    status = extra.pop("status", 422 if form.errors else 200)
+    inbox = inbox_url(webhook_set.inbox_token) if webhook_set else None
+    return render_template(
+        "wizard/url.html",
+        app=app,
+        webhook_set=webhook_set,
+        form=form,
+        inbox=inbox,
+        step=1,
+        **extra,
+    ), status
+
+
+@bp.get("/new")
+@login_required
+def new_set(app_id: int):
+    return _url_page(db.get_or_404(App, app_id), None, WebhookUrlForm(formdata=None))
+
+
+@bp.post("/create")
+@editor_required
+def create_set(app_id: int):
+    app = db.get_or_404(App, app_id)
+    token = new_uid()
+    form = WebhookUrlForm(inbox_url=inbox_url(token))
+    if not form.validate_on_submit():
+        return _url_page(app, None, form)
+    webhook_set = sets.create(g.user, app, form.url.data, token)
+    db.session.commit()
+    flash("Webhook URL saved. Next: the secret key.", "success")
+    return redirect(step_url(webhook_set))
+
+
+@bp.get("/<set_uid>/url")
+@login_required
+def edit_url(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    return _url_page(app, webhook_set, WebhookUrlForm(formdata=None, url=webhook_set.target_url))
+
+
+@bp.post("/<set_uid>/url/save")
+@editor_required
+def save_url(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    form = WebhookUrlForm(inbox_url=inbox_url(webhook_set.inbox_token))
+    if not form.validate_on_submit():
+        return _url_page(app, webhook_set, form)
+    sets.set_url(g.user, webhook_set, form.url.data)
+    db.session.commit()
+    flash("Webhook URL saved.", "success")
+    return redirect(step_url(webhook_set))
+
+
+@bp.post("/test", defaults={"set_uid": None})
+@bp.post("/<set_uid>/url/test")
+@editor_required
+@limiter.limit("10 per minute")
+def test_url(app_id: int, set_uid: str | None):
+    app, webhook_set = load(app_id, set_uid) if set_uid else (db.get_or_404(App, app_id), None)
+    token = webhook_set.inbox_token if webhook_set else new_uid()
+    form = WebhookUrlForm(inbox_url=inbox_url(token))
+    if not form.validate_on_submit():
+        return _url_page(app, webhook_set, form)
+    # End the read transaction first: the target may be this console's own inbox.
+    db.session.rollback()
+    result = sets.send_test(form.url.data, current_app.config["ALLOW_PRIVATE_TARGETS"])
+    return _url_page(app, webhook_set, form, result=result, status=200)
+
+
+# -- step 2: secret key --------------------------------------------------------------------
+
+
+def _secret_page(app: App, webhook_set: WebhookSet, form: OwnSecretForm | None = None):
+    form = form or OwnSecretForm(formdata=None)
+    return render_template(
+        "wizard/secret.html",
+        app=app,
+        webhook_set=webhook_set,
+        own_form=form,
+        confirm_form=ConfirmForm(),
+        step=2,
+    ), 422 if form.errors else 200
+
+
+@bp.get("/<set_uid>/secret")
+@login_required
+def edit_secret(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    return out_of_order(webhook_set, WizardStep.SECRET) or _secret_page(app, webhook_set)
+
+
+@bp.post("/<set_uid>/secret/generate")
+@editor_required
+def generate_secret(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    if moved := out_of_order(webhook_set, WizardStep.SECRET):
+        return moved
+    secret = sets.generate_secret(g.user, webhook_set)
+    db.session.commit()
+    # Shown once, in the answer to the request that made it (CHECKS K6): never stored by caches.
+    response = make_response(
+        render_template(
+            "wizard/secret_shown.html",
+            app=app,
+            webhook_set=webhook_set,
+            secret=secret,
+            confirm_form=ConfirmForm(),
+            step=2,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<set_uid>/secret/own")
+@editor_required
+def own_secret(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    if moved := out_of_order(webhook_set, WizardStep.SECRET):
+        return moved
+    form = OwnSecretForm()
+    if not form.validate_on_submit():
+        return _secret_page(app, webhook_set, form)
+    sets.use_own_secret(g.user, webhook_set, form.secret_key.data)
+    db.session.commit()
+    flash(f"Secret key saved (ends in …{webhook_set.secret_key_last4}).", "success")
+    return redirect(step_url(webhook_set))
+
+
+@bp.post("/<set_uid>/secret/saved")
+@editor_required
+def confirm_secret(app_id: int, set_uid: str):
+    _, webhook_set = load(app_id, set_uid)
+    if moved := out_of_order(webhook_set, WizardStep.SECRET):
+        return moved
+    sets.confirm_secret_saved(webhook_set)
+    db.session.commit()
+    flash("Secret key saved. From now on only its last 4 characters are shown.", "success")
+    return redirect(step_url(webhook_set))
+
+
+# -- step 3: triggers and filters ----------------------------------------------------------
+
+
+def _saved(webhook_set: WebhookSet) -> dict[str, Any]:
+    return {
+        f"t_{t.action}": {"chosen": True, **subform_data(t.filters, t.additional_data)}
+        for t in webhook_set.triggers
+    }
+
+
+def _triggers_page(app: App, webhook_set: WebhookSet, form: TriggersFormBase):
+    return render_template(
+        "wizard/triggers.html",
+        app=app,
+        webhook_set=webhook_set,
+        form=form,
+        trigger_groups=catalog.TRIGGER_GROUPS,
+        group_members={
+            group: [t.action for t in form.triggers.values() if t.group == group]
+            for group in catalog.TRIGGER_GROUPS
+        },
+        step=3,
+    ), 422 if form.errors else 200
+
+
+@bp.get("/<set_uid>/triggers")
+@login_required
+def edit_triggers(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    if moved := out_of_order(webhook_set, WizardStep.TRIGGERS):
+        return moved
+    form = triggers_form(webhook_set.api_version, formdata=None, data=_saved(webhook_set))
+    return _triggers_page(app, webhook_set, form)
+
+
+@bp.post("/<set_uid>/triggers/save")
+@editor_required
+def save_triggers(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    if moved := out_of_order(webhook_set, WizardStep.TRIGGERS):
+        return moved
+    form = triggers_form(webhook_set.api_version)
+    if not form.validate_on_submit():
+        return _triggers_page(app, webhook_set, form)
+    sets.set_triggers(g.user, webhook_set, form.chosen_triggers())
+    db.session.commit()
+    flash(f"{len(webhook_set.triggers)} triggers chosen. Check them, then register.", "success")
+    return redirect(step_url(webhook_set))
+
+
+# -- review --------------------------------------------------------------------------------
+
+
+@bp.get("/<set_uid>/review")
+@login_required
+def review(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    if moved := out_of_order(webhook_set, WizardStep.REVIEW):
+        return moved
+    return render_template(
+        "wizard/review.html",
+        app=app,
+        webhook_set=webhook_set,
+        rows=registration.rows_for_display(webhook_set),
+        problem=registration.problem(webhook_set),
+        form=ConfirmForm(),
+        step=4,
+    )
+
+
+@bp.post("/<set_uid>/delete")
+@editor_required
+def delete_set(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    try:
+        sets.delete(g.user, webhook_set)
+    except sets.SetInUse as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("registration.show_progress", app_id=app.id, set_uid=set_uid))
+    db.session.commit()
+    flash("Webhook set deleted.", "success")
+    return redirect(url_for("wizard.list_sets", app_id=app.id))
+
+
+@bp.app_template_global()
+def webhook_progress(app: App) -> sets.AppProgress:
+    """For the app Overview's checklist."""
+    return sets.app_progress(app)
+
+
+@bp.app_template_global()
+def wizard_step_url(webhook_set: WebhookSet, step: int | None = None) -> str:
+    return step_url(webhook_set, step)
+
+
+FILTER_WORDS = {"customer": "customers", "agent": "agents"}
+
+
+@bp.app_template_filter()
+def describe_filters(trigger: WebhookTrigger) -> str:
+    """A chosen trigger's filters and extra data in plain words."""
+    filters, parts = trigger.filters or {}, []
+    if "author_type" in filters:
+        parts.append(
+            f"only from {FILTER_WORDS.get(filters['author_type'], filters['author_type'])}"
+        )
+    presence = filters.get("chat_presence") or {}
+    for mode, ids in (presence.get("user_ids") or {}).items():
+        parts.append(("with " if mode == "values" else "not with ") + ", ".join(ids))
+    if presence.get("my_bots"):
+        parts.append("when this app's bots are in the chat")
+    if filters.get("only_my_chats"):
+        parts.append("only chats this app started")
+    for mode, ids in (filters.get("agent_ids") or {}).items():
+        parts.append(("agents " if mode == "values" else "not agents ") + ", ".join(ids))
+    if filters.get("source_type"):
+        parts.append("from " + ", ".join(s.replace("_", " ") for s in filters["source_type"]))
+    if trigger.additional_data:
+        parts.append("with " + " and ".join(d.replace("_", " ") for d in trigger.additional_data))
+    return "; ".join(parts) or "no filters"
