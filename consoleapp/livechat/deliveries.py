@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,15 @@ def _printable(value: object, limit: int) -> str | None:
     return text or None
 
 
+def _is_trigger_name(value: object) -> bool:
+    # Control characters and lone surrogates cannot be stored or shown; the rest is LiveChat's.
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_ACTION_LENGTH
+        and all(unicodedata.category(ch) not in {"Cc", "Cs"} for ch in value)
+    )
+
+
 def parse_envelope(body: bytes) -> Envelope:
     """Parse a delivery body; raise ``MalformedDelivery`` when it cannot be one."""
     if not body.strip():
@@ -74,7 +84,7 @@ def parse_envelope(body: bytes) -> Envelope:
     action = data.get("action")
     if action is None or action == "":
         raise MalformedDelivery("The body has no action; LiveChat always names the trigger there.")
-    if not isinstance(action, str) or not action.isprintable() or len(action) > MAX_ACTION_LENGTH:
+    if not _is_trigger_name(action):
         raise MalformedDelivery(
             f"The action must be a trigger name of at most {MAX_ACTION_LENGTH} characters, "
             "such as incoming_chat."
