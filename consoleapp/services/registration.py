@@ -127,7 +127,11 @@ def _snapshot(set_id: int) -> Snapshot:
         desired=desired(webhook_set),
         rows={
             row.action: Row(
-                row.id, row.action, row.livechat_id, row.state, dict(row.registered_as or {})
+                row.id,
+                row.action,
+                row.livechat_webhook_id,
+                row.state,
+                dict(row.registered_as or {}),
             )
             for row in webhook_set.registered
         },
@@ -176,7 +180,7 @@ def _find(listed: list[ListedWebhook], action: str, spec: dict[str, Any], claime
 def _adopt(row: Row, webhook: ListedWebhook, spec: dict[str, Any], outcome: Outcome) -> None:
     _save(
         row.id,
-        livechat_id=webhook.id,
+        livechat_webhook_id=webhook.id,
         state=RegistrationState.REGISTERED,
         registered_as=spec,
         last_error=None,
@@ -226,7 +230,9 @@ def _remove_outdated(api: ConfigurationApi, snap: Snapshot, outcome: Outcome) ->
             _drop(row.id)
             del snap.rows[action]
         else:
-            _save(row.id, livechat_id=None, state=RegistrationState.PENDING, registered_as={})
+            _save(
+                row.id, livechat_webhook_id=None, state=RegistrationState.PENDING, registered_as={}
+            )
             snap.rows[action] = Row(row.id, action, None, RegistrationState.PENDING, {})
     return True
 
@@ -271,7 +277,7 @@ def _register_one(
     claimed.add(webhook_id)
     _save(
         row.id,
-        livechat_id=webhook_id,
+        livechat_webhook_id=webhook_id,
         state=RegistrationState.REGISTERED,
         registered_as=spec,
         last_error=None,
@@ -318,7 +324,9 @@ def reconcile(set_id: int, api: ConfigurationApi) -> Outcome:
     for action, row in list(snap.rows.items()):
         if row.livechat_id and row.livechat_id not in listed_ids:
             # Removed in LiveChat by someone else: register it again.
-            _save(row.id, livechat_id=None, state=RegistrationState.PENDING, registered_as={})
+            _save(
+                row.id, livechat_webhook_id=None, state=RegistrationState.PENDING, registered_as={}
+            )
             snap.rows[action] = Row(row.id, action, None, RegistrationState.PENDING, {})
     if _remove_outdated(api, snap, outcome):
         claimed = {row.livechat_id for row in snap.rows.values() if row.livechat_id}
@@ -351,7 +359,7 @@ def cancel(set_id: int, api: ConfigurationApi) -> Outcome:
     webhook_set = db.session.get(WebhookSet, set_id)
     assert webhook_set is not None
     owner = webhook_set.app.client_id or ""
-    rows = [(row.id, row.action, row.livechat_id) for row in webhook_set.registered]
+    rows = [(row.id, row.action, row.livechat_webhook_id) for row in webhook_set.registered]
     if webhook_set.wizard_step == WizardStep.DONE:
         webhook_set.wizard_step = WizardStep.REVIEW
     db.session.commit()
@@ -402,5 +410,5 @@ def _display(webhook_set: WebhookSet, action: str, row: RegisteredWebhook | None
         "state": str(state),
         "pill": pill,
         "label": word,
-        "webhook_id": row.livechat_id if row is not None else None,
+        "webhook_id": row.livechat_webhook_id if row is not None else None,
     }

@@ -156,7 +156,7 @@ class SetInUse(ValueError):
 
 
 def delete(actor: User, webhook_set: WebhookSet) -> None:
-    if any(row.livechat_id for row in webhook_set.registered):
+    if any(row.livechat_webhook_id for row in webhook_set.registered):
         raise SetInUse("Remove its webhooks from LiveChat first, then delete the set.")
     audit.record(actor, "webhooks.set_deleted", webhook_set.app.name, url=webhook_set.target_url)
     db.session.delete(webhook_set)
