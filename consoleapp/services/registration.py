@@ -377,38 +377,3 @@ def cancel(set_id: int, api: ConfigurationApi) -> Outcome:
             outcome.removed.append(action)
         _drop(row_id)
     return outcome
-
-
-def rows_for_display(webhook_set: WebhookSet) -> list[dict[str, Any]]:
-    """One row per chosen trigger (and per webhook still to clean up), with its pill."""
-    by_action = {row.action: row for row in webhook_set.registered}
-    shown = []
-    for trigger in webhook_set.triggers:
-        shown.append(_display(webhook_set, trigger.action, by_action.pop(trigger.action, None)))
-    for action, row in by_action.items():
-        shown.append(_display(webhook_set, action, row))
-    return shown
-
-
-PILLS = {
-    RegistrationState.REGISTERED: ("ok", "registered"),
-    RegistrationState.PENDING: ("wait", "waiting"),
-    RegistrationState.FAILED: ("bad", "failed"),
-    RegistrationState.CLEANUP_PENDING: ("bad", "cleanup pending"),
-}
-
-
-def _display(webhook_set: WebhookSet, action: str, row: RegisteredWebhook | None) -> dict:
-    trigger = catalog.trigger(webhook_set.api_version, action)
-    state = row.state if row is not None else RegistrationState.PENDING
-    pill, word = PILLS.get(RegistrationState(state), ("wait", "waiting"))
-    if row is not None and row.last_error and state != RegistrationState.REGISTERED:
-        word = f"{word}: {row.last_error}"
-    return {
-        "action": action,
-        "title": trigger.title if trigger else action,
-        "state": str(state),
-        "pill": pill,
-        "label": word,
-        "webhook_id": row.livechat_webhook_id if row is not None else None,
-    }

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from ..forms import ConfirmForm
 from ..livechat.configuration import ConfigurationApi
 from ..models import App, WebhookSet, WizardStep
-from ..services import registration
+from ..services import registration, webhook_sets
 from ..services.registration import Outcome
 from .auth import editor_required, login_required
 from .wizard import load, out_of_order
@@ -73,7 +73,7 @@ def show_progress(app_id: int, set_uid: str):
         "wizard/registration.html",
         app=app,
         webhook_set=webhook_set,
-        rows=registration.rows_for_display(webhook_set),
+        rows=webhook_sets.rows_for_display(webhook_set),
         problem=registration.problem(webhook_set),
         form=ConfirmForm(),
         step=4,
@@ -84,7 +84,7 @@ def show_progress(app_id: int, set_uid: str):
 @login_required
 def progress_status(app_id: int, set_uid: str) -> Response:
     _, webhook_set = load(app_id, set_uid)
-    rows = registration.rows_for_display(webhook_set)
+    rows = webhook_sets.rows_for_display(webhook_set)
     registered = sum(1 for row in rows if row["state"] == "registered")
     response = jsonify(
         registered=registered,

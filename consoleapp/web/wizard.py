@@ -268,7 +268,8 @@ def save_triggers(app_id: int, set_uid: str):
         return _triggers_page(app, webhook_set, form)
     sets.set_triggers(g.user, webhook_set, form.chosen_triggers())
     db.session.commit()
-    flash(f"{len(webhook_set.triggers)} triggers chosen. Check them, then register.", "success")
+    count = len(webhook_set.triggers)
+    flash(f"{count} trigger{'' if count == 1 else 's'} chosen. Check, then register.", "success")
     return redirect(step_url(webhook_set))
 
 
@@ -285,7 +286,7 @@ def review(app_id: int, set_uid: str):
         "wizard/review.html",
         app=app,
         webhook_set=webhook_set,
-        rows=registration.rows_for_display(webhook_set),
+        rows=sets.rows_for_display(webhook_set),
         problem=registration.problem(webhook_set),
         form=ConfirmForm(),
         step=4,
