@@ -1,0 +1,87 @@
+"""R12: a delivery the receiver acknowledged survives SIGKILL of the serving process."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from consoleapp.extensions import db
+from consoleapp.models import Delivery, DeliveryEvent
+from support import TEST_FERNET_KEY, add_webhook_set, delivery_body
+
+
+def deliveries(app) -> list[Delivery]:
+    with app.app_context():
+        rows = db.session.execute(db.select(Delivery).order_by(Delivery.id)).scalars().all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def events(app) -> list[DeliveryEvent]:
+    with app.app_context():
+        rows = db.session.execute(db.select(DeliveryEvent)).scalars().all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+SERVE = """
+import os, sys
+from pathlib import Path
+from werkzeug.serving import make_server
+sys.path.insert(0, sys.argv[1])
+from support import make_app
+app = make_app(Path(sys.argv[2]), sys.argv[3], ENVIRON={"FERNET_KEYS": os.environ["KEYS"]})
+server = make_server("127.0.0.1", 0, app, threaded=True)
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+def serve_in_a_process(tmp_path: Path, database_url: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(Path(__file__).parent), str(tmp_path), database_url],
+        env={**os.environ, "KEYS": TEST_FERNET_KEY},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    ready, _, _ = select.select([process.stdout], [], [], 60)
+    if not ready:
+        process.kill()
+        process.wait()
+        process.stdout.close()
+        pytest.fail("the console did not start in a process of its own")
+    return process, f"http://127.0.0.1:{int(process.stdout.readline())}"
+
+
+def test_r12_an_acknowledged_delivery_survives_sigkill(app_factory, database_url, tmp_path):
+    app = app_factory()
+    token = add_webhook_set(app)[1]
+    body = delivery_body()
+    for attempt in (1, 2):
+        process, url = serve_in_a_process(tmp_path / "served", database_url)
+        try:
+            response = requests.post(f"{url}/hooks/{token}", json=body, timeout=30)
+            # Killed the moment it answered: no clean shutdown, no later flush.
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            process.stdout.close()
+        assert response.status_code == 200
+        assert process.returncode == -signal.SIGKILL
+        reopened = app_factory()  # a new engine: what is on disk, not what a pool remembers
+        stored = deliveries(reopened)
+        assert [delivery.id for delivery in stored][-1] == response.json()["delivery_id"]
+        assert len(stored) == attempt
+        [event] = events(reopened)
+        assert event.times_received == attempt
