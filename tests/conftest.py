@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from consoleapp.extensions import db
+from consoleapp.extensions import db, limiter
 from consoleapp.models import Role
 from support import LiveServer, add_user, make_app, sign_in
 
@@ -61,6 +61,15 @@ def network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any test that opens a connection to anything but loopback."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket, "create_connection", _guarded_create_connection)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    """The limiter is one module-level extension: keep one test's limits out of the next."""
+    yield
+    limiter.limit_manager.set_default_limits([])
+    if limiter._storage is not None:  # no app built in this test: nothing was counted
+        limiter.reset()
 
 
 # -- database ------------------------------------------------------------------------------

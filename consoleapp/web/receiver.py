@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import csrf, db, limiter
 from ..livechat import deliveries
-from ..services import inbox
+from ..services import inbox, webhook_sets
 from .errors import error_response
 
 log = logging.getLogger("consoleapp.receiver")
@@ -31,8 +31,7 @@ NOT_STORED = "The delivery could not be stored. Send it again later."
 
 def inbox_url(inbox_token: str) -> str:
     """The address to give LiveChat, on the console's public URL."""
-    path = url_for("receiver.receive_delivery", inbox_token=inbox_token)
-    return current_app.config["PUBLIC_URL"] + path
+    return webhook_sets.inbox_url(current_app.config["PUBLIC_URL"], inbox_token)
 
 
 @bp.post("/<inbox_token>")
