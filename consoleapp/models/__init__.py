@@ -6,6 +6,7 @@ from .accounts import AuditEvent, Invitation, Role, User
 from .apps import App
 from .base import utcnow
 from .deliveries import Delivery, DeliveryEvent
+from .installations import Installation
 from .webhooks import (
     RegisteredWebhook,
     RegistrationState,
@@ -19,6 +20,7 @@ __all__ = [
     "AuditEvent",
     "Delivery",
     "DeliveryEvent",
+    "Installation",
     "Invitation",
     "RegisteredWebhook",
     "RegistrationState",
