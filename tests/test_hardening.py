@@ -101,7 +101,9 @@ def test_every_get_route_sends_the_security_headers(app, client, owner_id, signe
         with client.get(build_path(rule, values)) as response:
             assert_hardened(response, SANDBOX_CSP)
             if not rule.endpoint.startswith(("sandbox", "static")):
-                assert response.status_code in {200, 302, 404}, rule.endpoint
+                # The Direct installation URL refuses a callback without our state (O4).
+                refused = {400} if rule.endpoint == "install.callback" else set()
+                assert response.status_code in {200, 302, 404} | refused, rule.endpoint
         checked += 1
     assert checked >= 10
 

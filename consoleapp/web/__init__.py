@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import apps, audit, auth, errors, filters, inbox, receiver, registration, team, wizard
+from . import (
+    apps,
+    audit,
+    auth,
+    errors,
+    filters,
+    inbox,
+    install,
+    receiver,
+    registration,
+    team,
+    wizard,
+)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -19,3 +31,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(wizard.bp)
     app.register_blueprint(registration.bp)
+    app.register_blueprint(install.bp)

@@ -1,0 +1,311 @@
+"""Installing an app on a LiveChat license: finishing the sign-in, keeping its access token
+fresh, checking the license's webhook state, disconnecting.
+
+No database transaction stays open during a call to LiveChat (SQLite takes its write lock at
+BEGIN). The one exception is the refresh in ``access_token`` on PostgreSQL, where holding the
+row lock is the point: concurrent callers wait for one refresh instead of each spending one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..extensions import db
+from ..livechat.accounts import AccountsClient, AccountsError, TokenSet
+from ..livechat.configuration import ConfigurationApi, Credential, LiveChatError
+from ..models import App, Installation, User, utcnow
+from . import audit
+
+log = logging.getLogger("consoleapp.installation")
+
+# Refresh a little before LiveChat's expiry, so a token does not run out mid-request.
+EXPIRY_MARGIN = timedelta(seconds=60)
+API_TIMEOUT = (5.0, 10.0)
+
+
+class ReauthNeeded(Exception):
+    """LiveChat refused the refresh token: someone must sign in with LiveChat again."""
+
+    message = "LiveChat no longer accepts this installation's sign-in. Reconnect LiveChat."
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    accounts_url: str
+    api_url: str
+
+
+@dataclass(frozen=True)
+class AppSnapshot:
+    """What the calls to LiveChat need, read before the transaction ends."""
+
+    id: int
+    name: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+    api_version: str
+
+    @classmethod
+    def of(cls, app: App) -> AppSnapshot:
+        return cls(
+            id=app.id,
+            name=app.name,
+            client_id=app.client_id or "",
+            client_secret=app.client_secret or "",
+            redirect_uri=app.direct_install_url or "",
+            api_version=app.api_version,
+        )
+
+
+def accounts_client(app: AppSnapshot, endpoints: Endpoints) -> AccountsClient:
+    return AccountsClient(
+        endpoints.accounts_url, app.client_id, app.client_secret, app.redirect_uri
+    )
+
+
+def not_ready_reason(app: App) -> str | None:
+    """Why the app cannot be installed yet, in words a person can act on."""
+    if not app.authorization_complete:
+        return "Fill in the app's Client ID, secret and Direct installation URL first."
+    if not app.secret_readable("client_secret"):
+        return "The saved Client Secret can no longer be read. Enter it again."
+    return None
+
+
+# -- finishing an install -------------------------------------------------------------------
+
+
+def _webhooks_state(app: AppSnapshot, endpoints: Endpoints, access_token: str) -> bool | None:
+    """The license's webhook state, enabled first if it was off; None when LiveChat did not say.
+
+    Disabling is sticky across reinstalls, so an install that finds it off turns it on.
+    """
+    api = ConfigurationApi(
+        endpoints.api_url, app.api_version, Credential.bearer(access_token), timeout=API_TIMEOUT
+    )
+    try:
+        if api.get_license_webhooks_state():
+            return True
+        api.enable_license_webhooks()
+        return True
+    except LiveChatError as exc:
+        log.warning("license webhook state check failed: %s", exc.type)
+        return None
+
+
+def finish(
+    actor: User, app: App, code: str, code_verifier: str, endpoints: Endpoints
+) -> Installation:
+    """Exchange the code, check the license's webhooks, then store everything in one go.
+
+    Raises ``AccountsError`` when LiveChat refuses the code; nothing is stored then.
+    """
+    snapshot = AppSnapshot.of(app)
+    actor_id = actor.id
+    db.session.rollback()  # end the read transaction before calling LiveChat
+    tokens = accounts_client(snapshot, endpoints).exchange_code(code, code_verifier, utcnow())
+    webhooks_enabled = _webhooks_state(snapshot, endpoints, tokens.access_token)
+    return _store(actor_id, snapshot, tokens, webhooks_enabled)
+
+
+def _store(
+    actor_id: int, app: AppSnapshot, tokens: TokenSet, webhooks_enabled: bool | None
+) -> Installation:
+    row = db.session.execute(
+        db.select(Installation).where(
+            Installation.app_id == app.id,
+            Installation.organization_id == tokens.organization_id,
+        )
+    ).scalar_one_or_none()
+    now = utcnow()
+    if row is None:
+        row = Installation(app_id=app.id, organization_id=tokens.organization_id)
+        db.session.add(row)
+        db.session.flush()  # the row's uid seals its tokens
+    _apply(row, tokens)
+    row.installed_at = now
+    row.uninstalled_at = None
+    row.webhooks_enabled = webhooks_enabled
+    row.webhooks_checked_at = now if webhooks_enabled is not None else None
+    audit.record(
+        db.session.get(User, actor_id),
+        "app.installed",
+        app.name,
+        organization_id=tokens.organization_id,
+        webhooks_enabled=webhooks_enabled,
+    )
+    db.session.flush()
+    return row
+
+
+def _apply(row: Installation, tokens: TokenSet) -> None:
+    row.access_token = tokens.access_token
+    if tokens.refresh_token:
+        row.refresh_token = tokens.refresh_token
+    row.expires_at = tokens.expires_at
+    row.scopes = tokens.scope
+    if tokens.account_id:
+        row.account_id = tokens.account_id
+    row.needs_reauth = False
+
+
+# -- a valid access token ------------------------------------------------------------------
+
+
+def _expired(row: Installation, now: datetime) -> bool:
+    return row.expires_at is not None and row.expires_at <= now + EXPIRY_MARGIN
+
+
+_REFRESH_LOCKS: dict[int, threading.Lock] = {}
+_REFRESH_LOCKS_GUARD = threading.Lock()
+
+
+def _refresh_lock(installation_id: int) -> threading.Lock:
+    with _REFRESH_LOCKS_GUARD:
+        return _REFRESH_LOCKS.setdefault(installation_id, threading.Lock())
+
+
+def _locked_row(installation_id: int) -> Installation:
+    """Read the row afresh; on PostgreSQL also lock it until the transaction ends."""
+    return db.session.execute(
+        db.select(Installation)
+        .where(Installation.id == installation_id)
+        .with_for_update()  # SQLite ignores it
+        .execution_options(populate_existing=True)  # see what a refresh just wrote
+    ).scalar_one()
+
+
+def access_token(installation_id: int, endpoints: Endpoints) -> str:
+    """A usable access token, refreshed exactly once however many callers find it expired.
+
+    Callers in one process queue on a lock; on PostgreSQL the row lock, held through the
+    refresh, also queues other processes. On SQLite the database's write lock is not held
+    through the refresh: the sandbox's accounts server writes to the same file and would wait
+    for it. Each caller re-reads the row after acquiring, so a waiter uses the new token.
+    Commits, because the row lock lasts as long as the transaction.
+    """
+    with _refresh_lock(installation_id):
+        db.session.rollback()  # begin afresh, so the lock is taken by the read below
+        row = _locked_row(installation_id)
+        if row.needs_reauth:
+            db.session.commit()
+            raise ReauthNeeded(ReauthNeeded.message)
+        now = utcnow()
+        if not _expired(row, now):
+            token = row.access_token
+            db.session.commit()
+            return token
+        client = accounts_client(AppSnapshot.of(row.app), endpoints)
+        refresh_token = row.refresh_token or ""
+        if db.session.get_bind().dialect.name != "postgresql":
+            db.session.commit()
+        try:
+            tokens = client.refresh(refresh_token, now)
+        except AccountsError as exc:
+            db.session.rollback()
+            if exc.invalid_grant or exc.type == "unauthorized_client":
+                # Refreshing again cannot help; wait for a person instead of looping.
+                _locked_row(installation_id).needs_reauth = True
+                db.session.commit()
+                log.warning("refresh refused (%s); installation needs a new sign-in", exc.type)
+                raise ReauthNeeded(ReauthNeeded.message) from None
+            raise
+        row = _locked_row(installation_id)
+        _apply(row, tokens)
+        token = row.access_token
+        db.session.commit()
+        return token
+
+
+def check_webhooks(installation_id: int, endpoints: Endpoints) -> bool | None:
+    """Ask LiveChat again for the license's webhook state (enabling it if off). Commits."""
+    token = access_token(installation_id, endpoints)
+    row = db.get_or_404(Installation, installation_id)
+    snapshot = AppSnapshot.of(row.app)
+    db.session.rollback()
+    enabled = _webhooks_state(snapshot, endpoints, token)
+    row = db.get_or_404(Installation, installation_id)
+    if enabled is not None:
+        row.webhooks_enabled = enabled
+        row.webhooks_checked_at = utcnow()
+    db.session.commit()
+    return enabled
+
+
+# -- disconnecting -------------------------------------------------------------------------
+
+
+def disconnect(actor: User, installation: Installation, endpoints: Endpoints) -> bool:
+    """Revoke the tokens at LiveChat, then delete the row even if the revoke failed.
+
+    Returns whether LiveChat confirmed the revoke. The caller commits.
+    """
+    installation_id, actor_id = installation.id, actor.id
+    snapshot = AppSnapshot.of(installation.app)
+    # The refresh token outlives the access token, and revoking it takes its pair along.
+    token = installation.refresh_token or installation.access_token
+    organization_id = installation.organization_id
+    db.session.rollback()
+    revoked = False
+    if token:
+        try:
+            accounts_client(snapshot, endpoints).revoke(token)
+            revoked = True
+        except AccountsError as exc:
+            log.warning("revoking the installation's token failed: %s", exc.type)
+    row = db.session.get(Installation, installation_id)
+    if row is not None:
+        db.session.delete(row)
+    audit.record(
+        db.session.get(User, actor_id),
+        "app.disconnected",
+        snapshot.name,
+        organization_id=organization_id,
+        revoked=revoked,
+    )
+    db.session.flush()
+    return revoked
+
+
+# -- status --------------------------------------------------------------------------------
+
+
+def installations_of(app: App) -> list[Installation]:
+    return list(
+        db.session.execute(
+            db.select(Installation)
+            .where(Installation.app_id == app.id)
+            .order_by(Installation.installed_at.desc(), Installation.id.desc())
+        ).scalars()
+    )
+
+
+def status(app: App) -> dict[str, Any]:
+    rows = installations_of(app)
+    return {
+        "app_id": app.id,
+        "installed": any(not row.needs_reauth for row in rows),
+        "needs_reauth": any(row.needs_reauth for row in rows),
+        "webhooks_enabled": any(row.webhooks_enabled for row in rows),
+        "installations": [
+            {
+                "id": row.uid,
+                "organization_id": row.organization_id,
+                "account_id": row.account_id,
+                "installed_at": _iso(row.installed_at),
+                "webhooks_enabled": row.webhooks_enabled,
+                "webhooks_checked_at": _iso(row.webhooks_checked_at),
+                "needs_reauth": row.needs_reauth,
+            }
+            for row in rows
+        ],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None

@@ -1,0 +1,42 @@
+// Private installation: open LiveChat's sign-in in a popup, close it when done, and refresh
+// the page behind it when the installation changes. Every page works without this file.
+(() => {
+  const POPUP = "livechat-install";
+
+  if (document.querySelector("[data-install-done]")) {
+    // Only a window a script opened may close itself; otherwise the page's link remains.
+    if (window.opener || window.name === POPUP) window.close();
+    return;
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-install-popup]");
+    if (!form) return;
+    const popup = window.open("", POPUP, "popup,width=560,height=760");
+    if (popup) form.target = POPUP;
+    else form.removeAttribute("target");  // popups blocked: sign in in this window instead
+  });
+
+  const panel = document.querySelector("[data-install-status]");
+  if (!panel || !window.fetch) return;
+  let seen = null;
+  let polls = 0;
+  const poll = () => {
+    polls += 1;
+    if (polls > 300) return;  // stop after ten minutes
+    fetch(panel.dataset.installStatus, { headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((body) => {
+        if (!body) return;
+        const now = JSON.stringify(body.installations);
+        if (seen !== null && now !== seen) {
+          window.location.reload();
+          return;
+        }
+        seen = now;
+        setTimeout(poll, 2000);
+      })
+      .catch(() => setTimeout(poll, 5000));
+  };
+  poll();
+})();
