@@ -1,0 +1,87 @@
+"""Private installation as a person does it: "Install app" opens LiveChat's sign-in in a popup,
+Allow installs the app, the popup closes by itself and the page behind it updates."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shots import screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def live(live_server_factory):
+    return live_server_factory(
+        WTF_CSRF_ENABLED=True, TESTING=False, ENVIRON={"SANDBOX_PROVISIONING": "on"}
+    )
+
+
+@pytest.fixture
+def page(browser, live):
+    context = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    yield page
+    context.close()
+    assert errors == [], f"the browser reported errors: {errors}"
+
+
+def create_app(page) -> str:
+    page.goto("/")
+    page.get_by_label("Your email").fill("owner@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create owner account").click()
+    page.wait_for_url("**/apps/")
+    page.get_by_role("link", name="Create your first app →").click()
+    page.get_by_label("App name").fill("Helpdesk")
+    page.get_by_role("button", name="Create app").click()
+    page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
+    return page.url.rsplit("/", 1)[0]
+
+
+def test_install_in_a_popup_that_closes_itself(page):
+    app_url = create_app(page)
+    page.goto(f"{app_url}/install/connection")
+    assert page.get_by_text("Not installed yet.").is_visible()
+    screenshot(page, "install-01-not-installed")
+
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Install app").click()
+    popup = opened.value
+    # The script opens the popup empty; the form's POST then fills it with LiveChat's page.
+    popup.wait_for_url(re.compile(r"/sandbox/accounts/\?"))
+    assert popup.get_by_role("button", name="Allow").is_visible()
+    screenshot(popup, "install-02-consent-popup")
+
+    popup.get_by_role("button", name="Allow").click()
+    popup.wait_for_event("close", timeout=15000)
+
+    # The page behind the popup notices the installation by itself.
+    page.get_by_text("Installed on organization").wait_for(timeout=15000)
+    assert page.get_by_text("on", exact=True).is_visible()
+    assert page.get_by_role("button", name="Disconnect LiveChat").is_visible()
+    assert page.get_by_role("button", name="Install again").is_visible()
+    screenshot(page, "install-03-installed")
+
+    page.get_by_role("button", name="Disconnect LiveChat").click()
+    assert page.get_by_text("LiveChat disconnected").is_visible()
+    assert page.get_by_text("Not installed yet.").is_visible()
+    screenshot(page, "install-04-disconnected")
+
+
+def test_a_callback_without_our_state_offers_a_fresh_sign_in(page):
+    app_url = create_app(page)
+    response = page.goto(f"{app_url}/install/callback?code=dal:from-the-marketplace")
+    assert response is not None and response.status == 400
+    assert page.get_by_text("Sign-in expired or was started elsewhere; start again.").is_visible()
+    screenshot(page, "install-05-expired")
+    # Shown where the callback landed (usually the popup), so it signs in again right there.
+    page.get_by_role("button", name="Start sign-in").click()
+    page.wait_for_url(re.compile(r"/sandbox/accounts/\?"))
+    assert page.get_by_role("button", name="Allow").is_visible()
