@@ -3,67 +3,39 @@
 
 from __future__ import annotations
 
-import html
 import logging
 import re
-import threading
-import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 import responses
-from responses import matchers
+from install_support import (
+    ACCOUNTS,
+    CODE,
+    ENABLE_URL,
+    EXPIRED,
+    SECRET,
+    STATE_URL,
+    TOKEN_URL,
+    TOKENS,
+    add_install_app,
+    installed,
+    text_of,
+    token_rows,
+)
 
 from consoleapp.extensions import db
 from consoleapp.models import App, Installation, Role, utcnow
-from consoleapp.services import installation as installs
 from support import add_user, sign_in
-
-ACCOUNTS = "http://127.0.0.1:5000/sandbox/accounts"
-TOKEN_URL = f"{ACCOUNTS}/v2/token"
-API = "http://127.0.0.1:5000/sandbox/api"
-STATE_URL = f"{API}/v3.6/configuration/action/get_license_webhooks_state"
-ENABLE_URL = f"{API}/v3.6/configuration/action/enable_license_webhooks"
-SECRET = "client-secret-value-9876"
-CODE = "dal:the-authorization-code-xyz"
-TOKENS = {
-    "access_token": "dal:access-token-value-AAAA",
-    "refresh_token": "refresh-token-value-BBBB",
-    "expires_in": 28800,
-    "organization_id": "390e44e6-org",
-    "account_id": "b7eff798-acct",
-    "scope": "webhooks.state:rw,webhooks.configuration:rw",
-    "token_type": "Bearer",
-}
-EXPIRED = "Sign-in expired or was started elsewhere; start again."
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
 
 # -- fixtures ------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def app_id(app) -> int:
-    install_url = "http://127.0.0.1:5000/apps/1/install/callback"
-    with app.app_context():
-        row = App(
-            name="Helpdesk",
-            client_id="client-abc",
-            direct_install_url=install_url,
-            redirect_uris=[install_url],
-            scopes=["webhooks.state:rw"],
-        )
-        db.session.add(row)
-        db.session.flush()
-        row.set_client_secret(SECRET)
-        db.session.commit()
-        assert row.id == 1
-        return row.id
+    return add_install_app(app)
 
 
 def start(client, app_id: int) -> dict[str, str]:
@@ -76,11 +48,6 @@ def start(client, app_id: int) -> dict[str, str]:
 
 def callback(client, app_id: int, **params: str):
     return client.get(f"/apps/{app_id}/install/callback", query_string=params)
-
-
-def token_rows(app) -> list[Installation]:
-    with app.app_context():
-        return list(db.session.execute(db.select(Installation)).scalars())
 
 
 def mock_happy_token(mock: responses.RequestsMock, webhooks_on: bool = True) -> None:
@@ -276,114 +243,6 @@ def test_success_stores_encrypted_tokens_and_enables_webhooks(app, owner, app_id
         assert TOKENS["access_token"].encode() not in row.access_token_sealed
         assert row.webhooks_enabled is True
         assert row.expires_at is not None and row.expires_at > utcnow()
-
-
-# -- O9, O10, R11: keeping the token fresh ---------------------------------------------------
-
-
-def installed(app, app_id: int, expired: bool = True) -> int:
-    with app.app_context():
-        row = Installation(app_id=app_id, organization_id="org-1")
-        db.session.add(row)
-        db.session.flush()
-        row.access_token = "dal:old-access"
-        row.refresh_token = "refresh-old"
-        row.expires_at = utcnow() + (timedelta(hours=-1) if expired else timedelta(hours=1))
-        db.session.commit()
-        return row.id
-
-
-ENDPOINTS = installs.Endpoints(ACCOUNTS, API)
-
-
-def test_o9_expired_token_is_refreshed_once_and_saved(app, app_id):
-    row_id = installed(app, app_id)
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        mock.post(
-            TOKEN_URL,
-            json={**TOKENS, "access_token": "dal:new-access"},
-            match=[
-                matchers.urlencoded_params_matcher(
-                    {
-                        "grant_type": "refresh_token",
-                        "refresh_token": "refresh-old",
-                        "client_id": "client-abc",
-                        "client_secret": SECRET,
-                    }
-                )
-            ],
-        )
-        with app.app_context():
-            assert installs.access_token(row_id, ENDPOINTS) == "dal:new-access"
-            assert installs.access_token(row_id, ENDPOINTS) == "dal:new-access"
-        assert len(mock.calls) == 1
-    with app.app_context():
-        row = db.session.get(Installation, row_id)
-        assert row.access_token == "dal:new-access"
-        assert row.refresh_token == TOKENS["refresh_token"]
-        assert row.expires_at > utcnow()
-
-
-def test_valid_token_needs_no_call(app, app_id):
-    row_id = installed(app, app_id, expired=False)
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        with app.app_context():
-            assert installs.access_token(row_id, ENDPOINTS) == "dal:old-access"
-        assert len(mock.calls) == 0
-
-
-def test_r11_two_callers_share_one_refresh(app, app_id):
-    row_id = installed(app, app_id)
-    results: list[str] = []
-    errors: list[BaseException] = []
-
-    def slow_token(request):
-        time.sleep(0.3)  # both callers arrive while the refresh is under way
-        return 200, {}, '{"access_token": "dal:new-access", "expires_in": 28800}'
-
-    def caller() -> None:
-        try:
-            with app.app_context():
-                results.append(installs.access_token(row_id, ENDPOINTS))
-                db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        mock.add_callback(responses.POST, TOKEN_URL, callback=slow_token)
-        threads = [threading.Thread(target=caller) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=20)
-        assert errors == []
-        assert len(mock.calls) == 1
-    assert results == ["dal:new-access", "dal:new-access"]
-
-
-def test_o10_refused_refresh_asks_for_reconnect_without_looping(app, owner, app_id):
-    row_id = installed(app, app_id)
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        mock.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
-        with app.app_context():
-            with pytest.raises(installs.ReauthNeeded):
-                installs.access_token(row_id, ENDPOINTS)
-            with pytest.raises(installs.ReauthNeeded):
-                installs.access_token(row_id, ENDPOINTS)
-        assert len(mock.calls) == 1
-    with app.app_context():
-        uid = db.session.get(Installation, row_id).uid
-        assert db.session.get(Installation, row_id).needs_reauth is True
-    page = owner.get(f"/apps/{app_id}/install/connection")
-    assert page.status_code == 200
-    assert "Reconnect LiveChat" in text_of(page)
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        checked = owner.post(f"/apps/{app_id}/install/{uid}/check", follow_redirects=True)
-        assert len(mock.calls) == 0
-    assert "Reconnect LiveChat" in text_of(checked)
-    status = owner.get(f"/apps/{app_id}/install/status").get_json()
-    assert status["needs_reauth"] is True
-    assert status["installed"] is False
 
 
 # -- O11, O12, O13 ---------------------------------------------------------------------------
