@@ -110,6 +110,16 @@ def test_o2_wrong_state_is_refused_without_a_token_request(app, owner, app_id):
 
 
 @responses.activate(assert_all_requests_are_fired=True)
+def test_o2_odd_states_are_refused_too(app, owner, app_id):
+    start(owner, app_id)
+    for state in ("é", "x" * 5000, "", "%00"):
+        response = callback(owner, app_id, code=CODE, state=state)
+        assert response.status_code == 400
+        assert EXPIRED in text_of(response)
+    assert len(responses.calls) == 0
+
+
+@responses.activate(assert_all_requests_are_fired=True)
 def test_o3_right_state_in_a_fresh_cookie_jar_is_refused(app, owner, app_id):
     state = start(owner, app_id)["state"]
     stranger = app.test_client()

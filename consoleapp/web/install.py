@@ -65,7 +65,8 @@ def _remember(app_id: int, begin: AuthorizationStart) -> None:
 def _take(app_id: int, state: str) -> str | None:
     """The verifier of a sign-in this browser started for this app; the state is used up."""
     pending = list(session.get(PENDING_KEY, []))
-    match = next((p for p in pending if state and hmac.compare_digest(p[1], state)), None)
+    wanted = state.encode()  # bytes: compare_digest refuses non-ASCII text
+    match = next((p for p in pending if state and hmac.compare_digest(p[1].encode(), wanted)), None)
     if match is None:
         return None
     pending.remove(match)
