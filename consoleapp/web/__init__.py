@@ -15,6 +15,7 @@ from . import (
     receiver,
     registration,
     team,
+    testing,
     wizard,
 )
 
@@ -32,3 +33,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(wizard.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(install.bp)
+    app.register_blueprint(testing.bp)

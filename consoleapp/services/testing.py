@@ -1,0 +1,341 @@
+"""Install & test: the checklist of verified facts, and test events the sandbox makes happen.
+
+Each fact is read from the database (the app, its registered webhooks, its installation and
+the deliveries its inbox got), so the checklist is the same after a reload, on any process.
+A test event is remembered as an audit event: when it started is when the clock starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..extensions import db
+from ..livechat import catalog
+from ..livechat.sandbox_events import SandboxEventError, SandboxEvents, Scenario
+from ..models import (
+    App,
+    AuditEvent,
+    Delivery,
+    Installation,
+    RegistrationState,
+    User,
+    WebhookSet,
+)
+from . import audit, inbox
+from . import webhook_sets as sets
+
+OK, WAIT, BAD = "ok", "wait", "bad"
+TEST_STARTED = "test.event_started"
+# Enough to find the latest start of every trigger of an app among recent test events.
+RECENT_STARTS = 500
+PERFORMERS = {"my_client": "this_app", "other_clients": "other_app", "system": "system"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the checklist: a fact, and whether it is verified yet."""
+
+    key: str
+    title: str
+    pill: str
+    label: str
+    detail: str = ""
+    action: str | None = None
+    how_to_fire: str = ""
+
+
+def _ok(key: str, title: str, detail: str = "", **extra: Any) -> Check:
+    return Check(key, title, OK, "verified", detail, **extra)
+
+
+def _waiting(key: str, title: str, detail: str = "", **extra: Any) -> Check:
+    return Check(key, title, WAIT, "waiting", detail, **extra)
+
+
+def _failed(key: str, title: str, why: str, detail: str = "", **extra: Any) -> Check:
+    return Check(key, title, BAD, f"failed: {why}", detail, **extra)
+
+
+@dataclass(frozen=True)
+class Checklist:
+    setup: list[Check]
+    triggers: list[Check] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[Check]:
+        return [*self.setup, *self.triggers]
+
+    @property
+    def verified(self) -> int:
+        return sum(1 for row in self.rows if row.pill == OK)
+
+    @property
+    def total(self) -> int:
+        return len(self.rows)
+
+    @property
+    def state(self) -> str:
+        """For the Overview: "done", "progress" or "todo"."""
+        if self.triggers and self.verified == self.total:
+            return "done"
+        return "progress" if self.verified else "todo"
+
+
+# -- the setup facts ----------------------------------------------------------------------
+
+
+def current_installation(app_id: int) -> Installation | None:
+    """The app's latest installation that was not uninstalled."""
+    query = (
+        db.select(Installation)
+        .where(Installation.app_id == app_id, Installation.uninstalled_at.is_(None))
+        .order_by(Installation.installed_at.desc(), Installation.id.desc())
+        .limit(1)
+    )
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def _authorization(app: App) -> Check:
+    title = "Authorization configured"
+    missing = catalog.missing_scopes(app.scopes)
+    if not app.authorization_complete:
+        return _waiting("authorization", title, "Client ID, secret and redirect addresses.")
+    if missing:
+        names = ", ".join(scope.name for scope in missing)
+        return _failed("authorization", title, f"missing scope {names}")
+    return _ok("authorization", title, "Client ID, secret, scopes and redirect addresses.")
+
+
+def _registration(webhook_sets: list[WebhookSet]) -> Check:
+    statuses = [sets.status(webhook_set) for webhook_set in webhook_sets]
+    registered = sum(item.registered for item in statuses)
+    total = sum(item.total for item in statuses)
+    title = f"Webhooks registered {registered}/{total}"
+    if not total:
+        return _waiting("registration", "Webhooks registered", "No triggers chosen yet.")
+    if any(item.pill == BAD for item in statuses):
+        return _failed("registration", title, "some triggers were not registered")
+    if registered < total:
+        return _waiting("registration", title, "Register the webhook set with LiveChat.")
+    return _ok("registration", title, "LiveChat holds one webhook per chosen trigger.")
+
+
+def _installed(installation: Installation | None) -> Check:
+    title = "App installed on a license"
+    if installation is None:
+        return _waiting("installed", title, "Install the app on your LiveChat license.")
+    if installation.needs_reauth:
+        return _failed("installed", title, "sign in with LiveChat again")
+    return _ok("installed", title, f"On license {installation.organization_id}.")
+
+
+def _license_webhooks(installation: Installation | None) -> Check:
+    title = "License webhooks enabled"
+    if installation is None:
+        return _waiting("license_webhooks", title, "Checked when the app is installed.")
+    if installation.webhooks_enabled is None:
+        return _waiting("license_webhooks", title, "Not checked yet.")
+    if not installation.webhooks_enabled:
+        return _failed("license_webhooks", title, "turned off on the license")
+    return _ok("license_webhooks", title, "LiveChat sends this app's webhooks for the license.")
+
+
+# -- the triggers ---------------------------------------------------------------------------
+
+
+def started_tests(app_id: int) -> dict[str, datetime]:
+    """When a test event was last started for each trigger of the app."""
+    query = (
+        db.select(AuditEvent)
+        .where(AuditEvent.action == TEST_STARTED)
+        .order_by(AuditEvent.id.desc())
+        .limit(RECENT_STARTS)
+    )
+    starts: dict[str, datetime] = {}
+    for event in db.session.execute(query).scalars():
+        details = event.details or {}
+        action = details.get("trigger")
+        if details.get("app_id") == app_id and isinstance(action, str):
+            starts.setdefault(action, event.created_at)
+    return starts
+
+
+def _registered_at(webhook_sets: list[WebhookSet]) -> dict[str, datetime]:
+    found: dict[str, datetime] = {}
+    for webhook_set in webhook_sets:
+        for row in webhook_set.registered:
+            if row.state == RegistrationState.REGISTERED and row.registered_at is not None:
+                found[row.action] = max(row.registered_at, found.get(row.action, row.registered_at))
+    return found
+
+
+def _last_rejection(app_id: int, action: str, since: datetime | None) -> str:
+    query = (
+        db.select(Delivery.rejection)
+        .join(WebhookSet, Delivery.webhook_set_id == WebhookSet.id)
+        .where(WebhookSet.app_id == app_id, Delivery.action == action, Delivery.verified.is_(False))
+        .order_by(Delivery.id.desc())
+        .limit(1)
+    )
+    if since is not None:
+        query = query.where(Delivery.received_at >= since)
+    return db.session.execute(query).scalar_one_or_none() or "rejected"
+
+
+def took(start: datetime, end: datetime) -> str:
+    seconds = max(0, round((end - start).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def chosen_triggers(webhook_sets: list[WebhookSet]) -> dict[str, WebhookSet]:
+    """Each chosen trigger once, with the first set that chose it, in the sets' order."""
+    chosen: dict[str, WebhookSet] = {}
+    for webhook_set in webhook_sets:
+        for trigger in webhook_set.triggers:
+            chosen.setdefault(trigger.action, webhook_set)
+    return chosen
+
+
+def _trigger_rows(app: App, webhook_sets: list[WebhookSet]) -> list[Check]:
+    starts, registered = started_tests(app.id), _registered_at(webhook_sets)
+    counted: dict[datetime | None, dict[str, inbox.ActionCount]] = {}
+    rows = []
+    for action, webhook_set in chosen_triggers(webhook_sets).items():
+        known = catalog.trigger(webhook_set.api_version, action)
+        title = known.title if known else action
+        extra = {"action": action, "how_to_fire": known.how_to_fire if known else ""}
+        start = starts.get(action) or registered.get(action)
+        if start not in counted:
+            counted[start] = inbox.action_counts(app.id, since=start)
+        count = counted[start].get(action)
+        if count is not None and count.verified and count.first_verified_at is not None:
+            after = "after the test started" if action in starts else "after registration"
+            detail = "Event received, secret verified"
+            if start is not None:
+                detail += f" {took(start, count.first_verified_at)} {after}."
+            rows.append(_ok(f"trigger:{action}", title, detail, **extra))
+        elif count is not None and count.rejected:
+            why = _last_rejection(app.id, action, start)
+            rows.append(_failed(f"trigger:{action}", title, why, "A delivery came in.", **extra))
+        elif action not in registered:
+            rows.append(_waiting(f"trigger:{action}", title, "Not registered yet.", **extra))
+        else:
+            detail = "Waiting for LiveChat's delivery…" if action in starts else "No event yet."
+            rows.append(_waiting(f"trigger:{action}", title, detail, **extra))
+    return rows
+
+
+def checklist(app: App) -> Checklist:
+    webhook_sets = sets.list_sets(app)
+    installation = current_installation(app.id)
+    setup = [
+        _authorization(app),
+        _registration(webhook_sets),
+        _installed(installation),
+        _license_webhooks(installation),
+    ]
+    return Checklist(setup, _trigger_rows(app, webhook_sets))
+
+
+def as_json(checks: Checklist) -> dict[str, Any]:
+    return {
+        "verified": checks.verified,
+        "total": checks.total,
+        "state": checks.state,
+        "rows": [
+            {
+                "key": row.key,
+                "title": row.title,
+                "pill": row.pill,
+                "label": row.label,
+                "detail": row.detail,
+            }
+            for row in checks.rows
+        ],
+    }
+
+
+# -- test events (sandbox mode) ---------------------------------------------------------------
+
+
+class EventRefused(ValueError):
+    """A test event the console will not start; the message says why."""
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    """What to ask the sandbox for, read from the database before any HTTP call."""
+
+    app_id: int
+    app_name: str
+    action: str
+    api_version: str
+    parameters: dict[str, Any]
+
+
+def scenarios_by_trigger(scenarios: list[Scenario], version: str) -> dict[str, Scenario]:
+    """The first scenario that fires each trigger in this API version."""
+    found: dict[str, Scenario] = {}
+    for scenario in scenarios:
+        if scenario.versions and version not in scenario.versions:
+            continue
+        for action in scenario.triggers:
+            found.setdefault(action, scenario)
+    return found
+
+
+def _parameters(app: App, webhook_set: WebhookSet, action: str) -> dict[str, Any]:
+    parameters: dict[str, Any] = {}
+    if app.client_id:
+        parameters["client_id"] = app.client_id
+    installation = current_installation(app.id)
+    if installation is not None:
+        parameters["organization_id"] = installation.organization_id
+    trigger = next(t for t in webhook_set.triggers if t.action == action)
+    filters = trigger.filters or {}
+    # Make the event one the chosen filters let through, or the test would wait forever.
+    if filters.get("author_type") in ("customer", "agent"):
+        parameters["author_type"] = filters["author_type"]
+    performers = [PERFORMERS[s] for s in filters.get("source_type") or () if s in PERFORMERS]
+    if filters.get("only_my_chats"):
+        performers = ["this_app"]
+    if performers and (app.client_id or performers[0] != "this_app"):
+        parameters["performed_by"] = performers[0]
+    return parameters
+
+
+def plan_event(app: App, action: str) -> EventPlan:
+    webhook_set = chosen_triggers(sets.list_sets(app)).get(action)
+    if webhook_set is None:
+        raise EventRefused("This trigger is not chosen in any webhook set of the app.")
+    return EventPlan(
+        app.id, app.name, action, webhook_set.api_version, _parameters(app, webhook_set, action)
+    )
+
+
+def fire(plan: EventPlan, client: SandboxEvents) -> Scenario:
+    """Ask the sandbox for an event that fires the trigger. Call it with no transaction open."""
+    scenario = scenarios_by_trigger(client.list_scenarios(), plan.api_version).get(plan.action)
+    if scenario is None:
+        raise SandboxEventError("not_found", "the sandbox has no event that fires this trigger")
+    client.start_scenario(scenario.name, plan.parameters)
+    return scenario
+
+
+def record_start(actor: User, plan: EventPlan, scenario: Scenario) -> None:
+    audit.record(
+        actor,
+        TEST_STARTED,
+        plan.app_name,
+        app_id=plan.app_id,
+        trigger=plan.action,
+        scenario=scenario.name,
+    )

@@ -1,0 +1,112 @@
+"""Install & test: the checklist that turns green as facts are verified, and test events."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+from ..forms import ConfirmForm
+from ..livechat.configuration import LiveChatError
+from ..livechat.sandbox_events import SandboxEvents, Scenario
+from ..models import App
+from ..services import testing
+from .auth import editor_required, login_required
+
+bp = Blueprint("testing", __name__, url_prefix="/apps/<int:app_id>/test")
+
+POLL_SECONDS = 3
+INSTALL_ENDPOINT = "install.start_install"
+
+
+def _events() -> SandboxEvents | None:
+    """The sandbox's event maker; None in live mode, where people act in LiveChat."""
+    url = current_app.config.get("SANDBOX_URL")
+    timeout = current_app.config.get("SANDBOX_EVENTS_TIMEOUT", (5, 15))
+    return SandboxEvents(url, timeout=timeout) if url else None
+
+
+def _scenarios() -> tuple[list[Scenario], str | None]:
+    """The sandbox's scenarios, asked once per request, and why not when it did not answer."""
+    if "test_scenarios" not in g:
+        events, g.test_scenarios = _events(), ([], None)
+        if events is not None:
+            # Nothing to write: ending the read lets the sandbox, in this process, take the lock.
+            db.session.commit()
+            try:
+                g.test_scenarios = (events.list_scenarios(), None)
+            except LiveChatError as exc:
+                g.test_scenarios = ([], exc.plain)
+    return g.test_scenarios
+
+
+def _page_url(app_id: int) -> str:
+    return url_for("testing.show_checklist", app_id=app_id)
+
+
+@bp.get("/")
+@login_required
+def show_checklist(app_id: int):
+    scenarios, sandbox_problem = _scenarios()
+    app = db.get_or_404(App, app_id)
+    return render_template(
+        "testing/checklist.html",
+        app=app,
+        checks=testing.checklist(app),
+        sandbox=_events() is not None,
+        scenarios=testing.scenarios_by_trigger(scenarios, app.api_version),
+        sandbox_problem=sandbox_problem,
+        form=ConfirmForm(),
+        install_endpoint=INSTALL_ENDPOINT
+        if INSTALL_ENDPOINT in current_app.view_functions
+        else None,
+        poll_seconds=POLL_SECONDS,
+    )
+
+
+@bp.get("/status")
+@login_required
+def checklist_status(app_id: int) -> Response:
+    app = db.get_or_404(App, app_id)
+    response = jsonify(testing.as_json(testing.checklist(app)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<action>/start")
+@editor_required
+def start_event(app_id: int, action: str):
+    app, events = db.get_or_404(App, app_id), _events()
+    if events is None or not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        plan = testing.plan_event(app, action)
+        db.session.commit()  # no transaction may stay open during the sandbox call
+        scenario = testing.fire(plan, events)
+    except (testing.EventRefused, LiveChatError) as exc:
+        flash(getattr(exc, "plain", str(exc)), "error")
+        return redirect(_page_url(app_id))
+    testing.record_start(g.user, plan, scenario)
+    db.session.commit()
+    flash(
+        f"Started: {scenario.title[:1].lower()}{scenario.title[1:]}. "
+        "Waiting for LiveChat's delivery…",
+        "success",
+    )
+    return redirect(_page_url(app_id))
+
+
+@bp.app_template_global()
+def test_progress(app: App) -> testing.Checklist:
+    """For the app Overview's checklist."""
+    return testing.checklist(app)

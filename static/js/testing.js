@@ -1,0 +1,41 @@
+// Install & test: turn checklist rows green as facts are verified. Without this file the page
+// shows the same facts; reloading it updates them.
+(() => {
+  const root = document.getElementById("test-checklist");
+  if (!root) return;
+  const pollMs = Number(root.dataset.pollSeconds || 3) * 1000;
+  const progress = root.querySelector("[data-progress]");
+  const progressText = root.querySelector("[data-progress-text]");
+
+  const show = (status) => {
+    for (const row of status.rows) {
+      const item = document.querySelector(`li[data-check="${CSS.escape(row.key)}"]`);
+      if (!item) continue;
+      const pill = item.querySelector("[data-pill] .pill");
+      pill.className = `pill pill-${row.pill}`;
+      pill.textContent = row.label;
+      const title = item.querySelector("[data-title]");
+      if (title) title.textContent = row.title;
+      const detail = item.querySelector("[data-detail]");
+      if (detail) detail.textContent = row.detail;
+    }
+    progress.max = status.total;
+    progress.value = status.verified;
+    progress.textContent = `${status.verified} of ${status.total}`;
+    progressText.textContent = `${status.verified} of ${status.total} verified`;
+  };
+
+  const poll = async () => {
+    try {
+      const response = await fetch(root.dataset.statusUrl, {
+        headers: { Accept: "application/json" },
+      });
+      const type = response.headers.get("Content-Type") || "";
+      if (response.ok && type.startsWith("application/json")) show(await response.json());
+    } catch {
+      // A missed poll is retried on the next tick; the page itself stays correct.
+    }
+    window.setTimeout(poll, pollMs);
+  };
+  window.setTimeout(poll, pollMs);
+})();

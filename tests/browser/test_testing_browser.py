@@ -1,0 +1,124 @@
+"""Install & test as a person walks it: a new app, the wizard with the console's own inbox,
+registration, then a trigger's button makes the sandbox fire a real event and its row turns
+verified without a reload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from consoleapp.extensions import db
+from consoleapp.models import App, Installation
+from shots import screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def walked(browser, live_server_factory):
+    live = live_server_factory(
+        WTF_CSRF_ENABLED=True,
+        TESTING=False,
+        SANDBOX_DELIVERY_TIMEOUT=5,
+        ENVIRON={"SANDBOX_PROVISIONING": "on"},
+    )
+    context = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda m: m.type == "error" and "status of 4" not in m.text and errors.append(m.text),
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/")
+    page.get_by_label("Your email").fill("owner@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create owner account").click()
+    page.wait_for_url("**/apps/")
+    page.get_by_role("link", name="Create your first app →").click()
+    page.get_by_label("App name").fill("Helpdesk sync")
+    page.get_by_role("button", name="Create app").click()
+    page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
+    app_id = int(page.url.split("/")[-2])
+    yield live, page, app_id
+    context.close()
+    from consoleapp.sandbox.delivery import stop_worker
+
+    # Stopped before the tables are dropped, so the worker never reads a missing table.
+    stop_worker(live.app)
+    assert errors == [], f"the browser reported errors: {errors}"
+
+
+def install_in_sandbox(live, app_id: int) -> None:
+    """Stands in for the install flow: the app on the sandbox's first license, webhooks on."""
+    from consoleapp.sandbox import seed
+    from consoleapp.sandbox.models import SandboxInstallation
+
+    with live.app.app_context():
+        client_id = db.session.get(App, app_id).client_id
+        organization_id = seed.first_organization().id
+        db.session.add(SandboxInstallation(client_id=client_id, organization_id=organization_id))
+        db.session.add(
+            Installation(app_id=app_id, organization_id=organization_id, webhooks_enabled=True)
+        )
+        db.session.commit()
+
+
+def test_a_trigger_button_turns_its_row_verified(walked):
+    live, page, app_id = walked
+    tabs = page.get_by_role("navigation", name="App sections")
+    tabs.get_by_role("link", name="Install & test").click()
+    page.wait_for_url(f"**/apps/{app_id}/test/")
+    assert page.get_by_text("Nothing to test yet").is_visible()
+    screenshot(page, "60-test-before-webhooks")
+
+    tabs.get_by_role("link", name="Webhooks").click()
+    page.get_by_role("link", name="Create one →").click()
+    page.get_by_role("button", name="Use the console's test inbox").click()
+    page.get_by_role("button", name="Generate a key").click()
+    page.get_by_role("button", name="I saved it").click()
+    page.get_by_label("A chat starts").check()
+    page.get_by_label("A chat is tagged").check()
+    page.get_by_role("button", name="Save triggers and review").click()
+    page.get_by_role("button", name="Register with LiveChat").click()
+    page.wait_for_url(re.compile(r"/registration$"))
+    assert page.get_by_text("Every trigger is registered with LiveChat.").is_visible()
+
+    tabs.get_by_role("link", name="Install & test").click()
+    checklist = page.locator("#test-checklist")
+    assert checklist.get_by_text("Webhooks registered 2/2").is_visible()
+    installed = page.locator('li[data-check="installed"]')
+    assert installed.get_by_text("waiting").is_visible()
+    screenshot(page, "61-test-registered-not-installed")
+
+    install_in_sandbox(live, app_id)
+    page.reload()
+    assert installed.get_by_text("verified").is_visible()
+    row = page.locator('li[data-check="trigger:incoming_chat"]')
+    assert row.get_by_text("waiting").is_visible()
+    row.get_by_role("button", name="A customer starts a chat").click()
+    page.wait_for_url(f"**/apps/{app_id}/test/")
+    assert page.get_by_text(
+        "Started: a customer starts a chat. Waiting for LiveChat's delivery…"
+    ).is_visible()
+    screenshot(page, "62-test-event-started")
+
+    # The sandbox delivers in the background; the page's script turns the row green.
+    row.locator(".pill-ok").wait_for(timeout=20_000)
+    assert row.get_by_text("verified", exact=True).is_visible()
+    assert re.search(r"secret verified \d+ s after the test started", row.inner_text())
+    assert page.locator('li[data-check="trigger:thread_tagged"] .pill-wait').is_visible()
+    assert page.get_by_text("5 of 6 verified").is_visible()
+    screenshot(page, "63-test-row-verified")
+
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.reload()
+    assert page.locator('li[data-check="trigger:incoming_chat"] .pill-ok').is_visible()
+    screenshot(page, "64-test-375px")
+
+    page.get_by_role("navigation", name="App sections").get_by_role("link", name="Overview").click()
+    assert page.get_by_text("Install and test · 5 of 6 verified").is_visible()
+    screenshot(page, "65-overview-test-progress")
