@@ -468,3 +468,27 @@ def test_the_console_reaches_the_sandbox_over_http(live, monkeypatch):
     assert console.get(f"/apps/{app_id}/test/").status_code == 200
     assert time.monotonic() - started < 10
     assert asked == [f"GET {live.url}/sandbox/simulate"]
+
+
+def test_the_installed_row_offers_the_install_flow(app, owner):
+    app_id = seed_app(app)
+    page = owner.get(f"/apps/{app_id}/test/").get_data(as_text=True)
+    assert (
+        f'<form method="post" action="/apps/{app_id}/install/start" target="livechat-install"'
+        in page
+    )
+    assert 'src="/static/js/install.js"' in page
+    with app.app_context():
+        db.session.add(Installation(app_id=app_id, organization_id="org-1", webhooks_enabled=True))
+        db.session.commit()
+    page = owner.get(f"/apps/{app_id}/test/").get_data(as_text=True)
+    assert f"/apps/{app_id}/install/start" not in page
+    assert f'href="/apps/{app_id}/install/connection">Installation</a>' in page
+
+
+def test_a_viewer_gets_no_install_button(app, client):
+    app_id = seed_app(app)
+    sign_in(client, add_user(app, "viewer@example.com", Role.VIEWER))
+    page = client.get(f"/apps/{app_id}/test/").get_data(as_text=True)
+    assert "/install/start" not in page
+    assert client.post(f"/apps/{app_id}/install/start").status_code == 403

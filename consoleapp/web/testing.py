@@ -27,6 +27,7 @@ bp = Blueprint("testing", __name__, url_prefix="/apps/<int:app_id>/test")
 
 POLL_SECONDS = 3
 INSTALL_ENDPOINT = "install.start_install"
+INSTALL_PAGE = "install.connection"
 
 
 def _events() -> SandboxEvents | None:
@@ -50,6 +51,11 @@ def _scenarios() -> tuple[list[Scenario], str | None]:
     return g.test_scenarios
 
 
+def _endpoint(name: str) -> str | None:
+    """The install flow's endpoints, when this console has them."""
+    return name if name in current_app.view_functions else None
+
+
 def _page_url(app_id: int) -> str:
     return url_for("testing.show_checklist", app_id=app_id)
 
@@ -67,9 +73,8 @@ def show_checklist(app_id: int):
         scenarios=testing.scenarios_by_trigger(scenarios, app.api_version),
         sandbox_problem=sandbox_problem,
         form=ConfirmForm(),
-        install_endpoint=INSTALL_ENDPOINT
-        if INSTALL_ENDPOINT in current_app.view_functions
-        else None,
+        install_endpoint=_endpoint(INSTALL_ENDPOINT),
+        install_page=_endpoint(INSTALL_PAGE),
         poll_seconds=POLL_SECONDS,
     )
 

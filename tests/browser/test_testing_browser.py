@@ -8,8 +8,6 @@ import re
 
 import pytest
 
-from consoleapp.extensions import db
-from consoleapp.models import App, Installation
 from shots import screenshot
 
 pytestmark = pytest.mark.browser
@@ -52,21 +50,6 @@ def walked(browser, live_server_factory):
     assert errors == [], f"the browser reported errors: {errors}"
 
 
-def install_in_sandbox(live, app_id: int) -> None:
-    """Stands in for the install flow: the app on the sandbox's first license, webhooks on."""
-    from consoleapp.sandbox import seed
-    from consoleapp.sandbox.models import SandboxInstallation
-
-    with live.app.app_context():
-        client_id = db.session.get(App, app_id).client_id
-        organization_id = seed.first_organization().id
-        db.session.add(SandboxInstallation(client_id=client_id, organization_id=organization_id))
-        db.session.add(
-            Installation(app_id=app_id, organization_id=organization_id, webhooks_enabled=True)
-        )
-        db.session.commit()
-
-
 def test_a_trigger_button_turns_its_row_verified(walked):
     live, page, app_id = walked
     tabs = page.get_by_role("navigation", name="App sections")
@@ -94,9 +77,16 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     assert installed.get_by_text("waiting").is_visible()
     screenshot(page, "61-test-registered-not-installed")
 
-    install_in_sandbox(live, app_id)
+    # Installing happens in LiveChat's sign-in popup; this page notices it by itself.
+    with page.expect_popup() as opened:
+        installed.get_by_role("button", name="Install app").click()
+    popup = opened.value
+    popup.wait_for_url(re.compile(r"/sandbox/accounts/\?"))
+    popup.get_by_role("button", name="Allow").click()
+    popup.wait_for_event("close", timeout=15_000)
+    installed.locator(".pill-ok").wait_for(timeout=15_000)
+    page.locator('li[data-check="license_webhooks"] .pill-ok').wait_for(timeout=15_000)
     page.reload()
-    assert installed.get_by_text("verified").is_visible()
     row = page.locator('li[data-check="trigger:incoming_chat"]')
     assert row.get_by_text("waiting").is_visible()
     row.get_by_role("button", name="A customer starts a chat").click()
