@@ -371,6 +371,13 @@ def test_the_filters_shape_what_the_sandbox_is_asked_for(mocked_sandbox):
         )
         response = client.post(f"/apps/{app_id}/test/incoming_chat/start")
     assert response.status_code == 302 and started.call_count == 1
+    with responses.RequestsMock() as mocked:
+        mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
+        page = text_of(client.get(response.headers["Location"]))
+    assert (
+        "Started: a customer starts a chat, but LiveChat queued no delivery for it. Check that "
+        "the app is installed, license webhooks are on and the trigger's filters let it through."
+    ) in page
 
 
 # -- a real event from the sandbox, over HTTP, lands verified ------------------------------------
@@ -492,3 +499,34 @@ def test_a_viewer_gets_no_install_button(app, client):
     page = client.get(f"/apps/{app_id}/test/").get_data(as_text=True)
     assert "/install/start" not in page
     assert client.post(f"/apps/{app_id}/install/start").status_code == 403
+
+
+def test_a_delivery_that_beats_the_sandbox_answer_still_counts(mocked_sandbox):
+    """The sandbox may deliver before it answers; the clock starts before it is asked."""
+    app, client, app_id = mocked_sandbox
+    with app.app_context():
+        set_id = db.session.execute(db.select(WebhookSet.id)).scalar_one()
+
+    def deliver_then_answer(request):
+        with db.engine.begin() as connection:
+            connection.execute(
+                db.insert(Delivery).values(
+                    webhook_set_id=set_id,
+                    action="incoming_chat",
+                    received_at=utcnow(),
+                    verified=True,
+                    headers={},
+                    body="{}",
+                )
+            )
+        return 200, {}, '{"scenario": "start_chat", "deliveries": [1]}'
+
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mocked:
+        mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
+        mocked.add_callback(
+            responses.POST, f"{SANDBOX}/simulate/start_chat", callback=deliver_then_answer
+        )
+        assert client.post(f"/apps/{app_id}/test/incoming_chat/start").status_code == 302
+    pill, label, detail = rows_of(client, app_id)["trigger:incoming_chat"]
+    assert (pill, label) == ("ok", "verified")
+    assert detail.endswith("s after the test started.")

@@ -22,6 +22,7 @@ from ..models import (
     RegistrationState,
     User,
     WebhookSet,
+    utcnow,
 )
 from . import audit, inbox
 from . import webhook_sets as sets
@@ -279,6 +280,8 @@ class EventPlan:
     action: str
     api_version: str
     parameters: dict[str, Any]
+    # Taken before the sandbox is asked: its delivery may arrive before the answer does.
+    started_at: datetime = field(default_factory=utcnow)
 
 
 def scenarios_by_trigger(scenarios: list[Scenario], version: str) -> dict[str, Scenario]:
@@ -321,17 +324,44 @@ def plan_event(app: App, action: str) -> EventPlan:
     )
 
 
-def fire(plan: EventPlan, client: SandboxEvents) -> Scenario:
+def buttons(app: App, scenarios: list[Scenario]) -> dict[str, Scenario]:
+    """Per chosen trigger, the sandbox event that fires it in its set's API version."""
+    found = {}
+    for action, webhook_set in chosen_triggers(sets.list_sets(app)).items():
+        scenario = scenarios_by_trigger(scenarios, webhook_set.api_version).get(action)
+        if scenario is not None:
+            found[action] = scenario
+    return found
+
+
+@dataclass(frozen=True)
+class FiredEvent:
+    scenario: Scenario
+    # Deliveries the sandbox queued for every app; none means nobody is listening.
+    deliveries: int
+
+    @property
+    def message(self) -> str:
+        title = f"{self.scenario.title[:1].lower()}{self.scenario.title[1:]}"
+        if not self.deliveries:
+            return (
+                f"Started: {title}, but LiveChat queued no delivery for it. Check that the app "
+                "is installed, license webhooks are on and the trigger's filters let it through."
+            )
+        return f"Started: {title}. Waiting for LiveChat's delivery…"
+
+
+def fire(plan: EventPlan, client: SandboxEvents) -> FiredEvent:
     """Ask the sandbox for an event that fires the trigger. Call it with no transaction open."""
     scenario = scenarios_by_trigger(client.list_scenarios(), plan.api_version).get(plan.action)
     if scenario is None:
         raise SandboxEventError("not_found", "the sandbox has no event that fires this trigger")
-    client.start_scenario(scenario.name, plan.parameters)
-    return scenario
+    started = client.start_scenario(scenario.name, plan.parameters)
+    return FiredEvent(scenario, started.deliveries)
 
 
 def record_start(actor: User, plan: EventPlan, scenario: Scenario) -> None:
-    audit.record(
+    event = audit.record(
         actor,
         TEST_STARTED,
         plan.app_name,
@@ -339,3 +369,4 @@ def record_start(actor: User, plan: EventPlan, scenario: Scenario) -> None:
         trigger=plan.action,
         scenario=scenario.name,
     )
+    event.created_at = plan.started_at

@@ -70,7 +70,7 @@ def show_checklist(app_id: int):
         app=app,
         checks=testing.checklist(app),
         sandbox=_events() is not None,
-        scenarios=testing.scenarios_by_trigger(scenarios, app.api_version),
+        scenarios=testing.buttons(app, scenarios),
         sandbox_problem=sandbox_problem,
         form=ConfirmForm(),
         install_endpoint=_endpoint(INSTALL_ENDPOINT),
@@ -97,17 +97,13 @@ def start_event(app_id: int, action: str):
     try:
         plan = testing.plan_event(app, action)
         db.session.commit()  # no transaction may stay open during the sandbox call
-        scenario = testing.fire(plan, events)
+        fired = testing.fire(plan, events)
     except (testing.EventRefused, LiveChatError) as exc:
         flash(getattr(exc, "plain", str(exc)), "error")
         return redirect(_page_url(app_id))
-    testing.record_start(g.user, plan, scenario)
+    testing.record_start(g.user, plan, fired.scenario)
     db.session.commit()
-    flash(
-        f"Started: {scenario.title[:1].lower()}{scenario.title[1:]}. "
-        "Waiting for LiveChat's delivery…",
-        "success",
-    )
+    flash(fired.message, "success" if fired.deliveries else "warning")
     return redirect(_page_url(app_id))
 
 

@@ -97,7 +97,7 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     screenshot(page, "62-test-event-started")
 
     # The sandbox delivers in the background; the page's script turns the row green.
-    row.locator(".pill-ok").wait_for(timeout=20_000)
+    row.locator(".pill-ok").wait_for(timeout=60_000)
     assert row.get_by_text("verified", exact=True).is_visible()
     assert re.search(r"secret verified \d+ s after the test started", row.inner_text())
     assert page.locator('li[data-check="trigger:thread_tagged"] .pill-wait').is_visible()
