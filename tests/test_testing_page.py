@@ -530,3 +530,25 @@ def test_a_delivery_that_beats_the_sandbox_answer_still_counts(mocked_sandbox):
     pill, label, detail = rows_of(client, app_id)["trigger:incoming_chat"]
     assert (pill, label) == ("ok", "verified")
     assert detail.endswith("s after the test started.")
+
+
+def test_a_registration_after_the_last_test_restarts_the_clock(app, owner, owner_id):
+    app_id = seed_app(app, installed={"webhooks_enabled": True})
+    with app.app_context():
+        db.session.add(
+            AuditEvent(
+                action="test.event_started",
+                actor_id=owner_id,
+                created_at=utcnow() - timedelta(minutes=20),
+                details={"app_id": app_id, "trigger": "incoming_chat", "scenario": "start_chat"},
+            )
+        )
+        db.session.commit()
+    deliver(app, app_id, "incoming_chat", timedelta(seconds=-60))
+    assert rows_of(owner, app_id)["trigger:incoming_chat"][:2] == ("wait", "waiting")
+    deliver(app, app_id, "incoming_chat", timedelta(seconds=7))
+    assert rows_of(owner, app_id)["trigger:incoming_chat"] == (
+        "ok",
+        "verified",
+        "Event received, secret verified 7 s after registration.",
+    )

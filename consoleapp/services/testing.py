@@ -213,23 +213,27 @@ def _trigger_rows(app: App, webhook_sets: list[WebhookSet]) -> list[Check]:
         known = catalog.trigger(webhook_set.api_version, action)
         title = known.title if known else action
         extra = {"action": action, "how_to_fire": known.how_to_fire if known else ""}
-        start = starts.get(action) or registered.get(action)
+        # The later of the two: a delivery before a re-registration proves nothing about it.
+        tested = starts.get(action)
+        start = max(filter(None, (tested, registered.get(action))), default=None)
+        by_test = tested is not None and start == tested
         if start not in counted:
             counted[start] = inbox.action_counts(app.id, since=start)
         count = counted[start].get(action)
         if count is not None and count.verified and count.first_verified_at is not None:
-            after = "after the test started" if action in starts else "after registration"
-            detail = "Event received, secret verified"
+            after = "after the test started" if by_test else "after registration"
+            detail = "Event received, secret verified."
             if start is not None:
-                detail += f" {took(start, count.first_verified_at)} {after}."
+                detail = f"{detail[:-1]} {took(start, count.first_verified_at)} {after}."
             rows.append(_ok(f"trigger:{action}", title, detail, **extra))
         elif count is not None and count.rejected:
             why = _last_rejection(app.id, action, start)
-            rows.append(_failed(f"trigger:{action}", title, why, "A delivery came in.", **extra))
+            detail = "A delivery came in and was refused; it is in the Inbox."
+            rows.append(_failed(f"trigger:{action}", title, why, detail, **extra))
         elif action not in registered:
             rows.append(_waiting(f"trigger:{action}", title, "Not registered yet.", **extra))
         else:
-            detail = "Waiting for LiveChat's delivery…" if action in starts else "No event yet."
+            detail = "Waiting for LiveChat's delivery…" if by_test else "No event yet."
             rows.append(_waiting(f"trigger:{action}", title, detail, **extra))
     return rows
 
