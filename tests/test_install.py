@@ -400,3 +400,6 @@ def test_install_against_the_sandbox(live):
     assert "the app's sign-in was revoked" in text_of(gone)
     with live.app.app_context():
         assert db.session.execute(db.select(Installation)).scalar_one_or_none() is None
+    audit = text_of(console.get("/audit/"))
+    assert "installed an app on a LiveChat license" in audit
+    assert "disconnected an app from LiveChat" in audit

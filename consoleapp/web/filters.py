@@ -20,6 +20,8 @@ AUDIT_ACTIONS = {
     "app.deleted": "deleted an app",
     "app.authorization_updated": "changed authorization settings",
     "app.developer_credential_updated": "changed the developer credential",
+    "app.installed": "installed an app on a LiveChat license",
+    "app.disconnected": "disconnected an app from LiveChat",
 }
 
 
