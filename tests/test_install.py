@@ -11,6 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+
+from consoleapp.extensions import db
+from consoleapp.models import App, Installation, Role, utcnow
 from install_support import (
     ACCOUNTS,
     CODE,
@@ -25,9 +28,6 @@ from install_support import (
     text_of,
     token_rows,
 )
-
-from consoleapp.extensions import db
-from consoleapp.models import App, Installation, Role, utcnow
 from support import add_user, sign_in
 
 # -- fixtures ------------------------------------------------------------------------------

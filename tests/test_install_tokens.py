@@ -8,6 +8,11 @@ import time
 
 import pytest
 import responses
+from responses import matchers
+
+from consoleapp.extensions import db
+from consoleapp.models import Installation, utcnow
+from consoleapp.services import installation as installs
 from install_support import (
     ENDPOINTS,
     SECRET,
@@ -17,11 +22,6 @@ from install_support import (
     installed,
     text_of,
 )
-from responses import matchers
-
-from consoleapp.extensions import db
-from consoleapp.models import Installation, utcnow
-from consoleapp.services import installation as installs
 
 
 @pytest.fixture
