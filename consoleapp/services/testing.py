@@ -129,7 +129,7 @@ def _installed(installation: Installation | None) -> Check:
         return _waiting("installed", title, "Install the app on your LiveChat license.")
     if installation.needs_reauth:
         return _failed("installed", title, "sign in with LiveChat again")
-    return _ok("installed", title, f"On license {installation.organization_id}.")
+    return _ok("installed", title, f"On organization {installation.organization_id}.")
 
 
 def _license_webhooks(installation: Installation | None) -> Check:
