@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 
 from consoleapp.extensions import db
 from consoleapp.sandbox import credentials, seed
-from consoleapp.sandbox.models import SandboxAccount, SandboxWebhook
+from consoleapp.sandbox.models import SandboxAccount, SandboxInstallation, SandboxWebhook
 
 REDIRECT_URI = "https://console.example/oauth/callback"
 ADA = seed.account_id("acme", "ada")
@@ -187,3 +187,24 @@ def register(client, sandbox: Sandbox, version: str = "3.6", headers=None, **ove
         headers or sandbox.pat_headers,
         version,
     )
+
+
+TOKEN_FIELDS = {
+    "access_token",
+    "account_id",
+    "expires_in",
+    "organization_id",
+    "refresh_token",
+    "scope",
+    "token_type",
+}
+
+
+def installation(app: Flask, client_id: str, organization_id: str = ACME):
+    with app.app_context():
+        return db.session.execute(
+            db.select(SandboxInstallation).where(
+                SandboxInstallation.client_id == client_id,
+                SandboxInstallation.organization_id == organization_id,
+            )
+        ).scalar_one_or_none()

@@ -6,9 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from flask import Flask
 from sandbox_helpers import (
-    ACME,
     ADA,
     NICK,
     REDIRECT_URI,
@@ -18,6 +16,7 @@ from sandbox_helpers import (
     bearer,
     decide,
     exchange,
+    installation,
     query_of,
     tokens,
 )
@@ -25,29 +24,7 @@ from sandbox_helpers import (
 from consoleapp.extensions import db
 from consoleapp.sandbox.models import (
     SandboxAuthorizationCode,
-    SandboxInstallation,
 )
-
-TOKEN_FIELDS = {
-    "access_token",
-    "account_id",
-    "expires_in",
-    "organization_id",
-    "refresh_token",
-    "scope",
-    "token_type",
-}
-
-
-def installation(app: Flask, client_id: str, organization_id: str = ACME):
-    with app.app_context():
-        return db.session.execute(
-            db.select(SandboxInstallation).where(
-                SandboxInstallation.client_id == client_id,
-                SandboxInstallation.organization_id == organization_id,
-            )
-        ).scalar_one_or_none()
-
 
 # -- authorize page --------------------------------------------------------------------------
 

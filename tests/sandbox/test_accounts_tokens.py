@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sandbox_helpers import (
     ACME,
@@ -13,6 +12,7 @@ from sandbox_helpers import (
     GLOBEX,
     GLOBEX_ADA,
     REDIRECT_URI,
+    TOKEN_FIELDS,
     Sandbox,
     api,
     bearer,
@@ -26,30 +26,8 @@ from consoleapp.extensions import db
 from consoleapp.models import utcnow
 from consoleapp.sandbox.models import (
     SandboxAuthorizationCode,
-    SandboxInstallation,
     SandboxToken,
 )
-
-TOKEN_FIELDS = {
-    "access_token",
-    "account_id",
-    "expires_in",
-    "organization_id",
-    "refresh_token",
-    "scope",
-    "token_type",
-}
-
-
-def installation(app: Flask, client_id: str, organization_id: str = ACME):
-    with app.app_context():
-        return db.session.execute(
-            db.select(SandboxInstallation).where(
-                SandboxInstallation.client_id == client_id,
-                SandboxInstallation.organization_id == organization_id,
-            )
-        ).scalar_one_or_none()
-
 
 # -- /v2/token: authorization_code ---------------------------------------------------------
 
