@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from walk import watch_errors
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -38,18 +39,7 @@ def browser():
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message) -> None:
-        # 4xx answers to form posts are expected (validation errors); scripts must not fail.
-        if (
-            message.type == "error"
-            and "the server responded with a status of 4" not in message.text
-        ):
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = watch_errors(page)
     yield page
     context.close()
     assert errors == [], f"the browser reported errors: {errors}"

@@ -6,21 +6,12 @@ import re
 
 import pytest
 import requests
+from walk import create_owner
 
 from shots import screenshot
 from support import INBOX_SECRET, add_webhook_set, delivery_body
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "a long enough password"
-
-
-def create_owner(page) -> None:
-    page.goto("/")
-    page.get_by_label("Your email").fill("owner@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create owner account").click()
-    page.wait_for_url("**/apps/")
 
 
 def deliver(live_server, token: str, **kwargs: object) -> int:

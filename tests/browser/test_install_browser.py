@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from walk import create_first_app, create_owner
 
 from shots import screenshot
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "a long enough password"
 
 
 @pytest.fixture
@@ -33,15 +32,8 @@ def page(browser, live):
 
 
 def create_app(page) -> str:
-    page.goto("/")
-    page.get_by_label("Your email").fill("owner@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create owner account").click()
-    page.wait_for_url("**/apps/")
-    page.get_by_role("link", name="Create your first app →").click()
-    page.get_by_label("App name").fill("Helpdesk")
-    page.get_by_role("button", name="Create app").click()
-    page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
+    create_owner(page)
+    create_first_app(page, "Helpdesk")
     return page.url.rsplit("/", 1)[0]
 
 

@@ -5,21 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from walk import PASSWORD, create_owner
 
 from shots import screenshot
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "a long enough password"
-
-
-def create_owner(page) -> None:
-    page.goto("/")
-    assert page.url.endswith("/setup")
-    page.get_by_label("Your email").fill("owner@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create owner account").click()
-    page.wait_for_url("**/apps/")
 
 
 def test_first_run_app_and_authorization(page, live_server):

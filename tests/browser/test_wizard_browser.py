@@ -8,12 +8,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from walk import create_first_app, create_owner, watch_errors
 
 from shots import screenshot
 
 pytestmark = pytest.mark.browser
-
-PASSWORD = "a long enough password"
 
 
 @pytest.fixture
@@ -24,21 +23,9 @@ def provisioned(browser, live_server_factory):
     context = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.url)
     page = context.new_page()
-    errors: list[str] = []
-    page.on(
-        "console",
-        lambda m: m.type == "error" and "status of 4" not in m.text and errors.append(m.text),
-    )
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto("/")
-    page.get_by_label("Your email").fill("owner@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create owner account").click()
-    page.wait_for_url("**/apps/")
-    page.get_by_role("link", name="Create your first app →").click()
-    page.get_by_label("App name").fill("Helpdesk sync")
-    page.get_by_role("button", name="Create app").click()
-    page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
+    errors = watch_errors(page)
+    create_owner(page)
+    create_first_app(page)
     yield live, context, page
     context.close()
     assert errors == [], f"the browser reported errors: {errors}"

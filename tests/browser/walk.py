@@ -1,0 +1,40 @@
+"""Steps every browser walk starts with, done the way a person does them."""
+
+from __future__ import annotations
+
+import re
+
+PASSWORD = "a long enough password"
+
+
+def watch_errors(page) -> list[str]:
+    """Collect script errors; 4xx answers to form posts are expected validation errors."""
+    errors: list[str] = []
+
+    def on_console(message) -> None:
+        if message.type == "error" and "the server responded with a status of 4" not in (
+            message.text
+        ):
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def create_owner(page, email: str = "owner@example.com") -> None:
+    """The first run: the setup page makes the owner account and signs in."""
+    page.goto("/")
+    page.get_by_label("Your email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create owner account").click()
+    page.wait_for_url("**/apps/")
+
+
+def create_first_app(page, name: str = "Helpdesk sync") -> int:
+    """From the empty Apps page, create an app; returns its id."""
+    page.get_by_role("link", name="Create your first app →").click()
+    page.get_by_label("App name").fill(name)
+    page.get_by_role("button", name="Create app").click()
+    page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
+    return int(page.url.split("/")[-2])
