@@ -13,6 +13,27 @@ from consoleapp.extensions import db
 from consoleapp.models import Role, User
 
 TEST_FERNET_KEY = Fernet.generate_key().decode()
+# CHECKS S1: addresses that are not publicly reachable, in every notation listed there.
+NOT_PUBLIC = [
+    "http://127.0.0.1:9/",
+    "http://localhost/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://0.0.0.0/",
+    "http://2130706433/",
+    "http://0x7f000001/",
+    "http://017700000001/",
+    "http://10.0.0.5/",
+    "http://172.16.0.1/",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",
+    "http://[fd00::1]/",
+    "http://[fe80::1]/",
+    "http://192.0.0.170/",
+    "http://198.18.0.1/",
+    "http://240.0.0.1/",
+]
 TEST_PASSWORD = "correct horse battery"
 # Hashing at full strength for every test user would dominate the suite's run time.
 _FAST_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
@@ -107,3 +128,13 @@ def delivery_body(
     }
     body.update(fields)
     return body
+
+
+def row_counts(app) -> dict[str, int]:
+    with app.app_context():
+        return {
+            table.name: db.session.execute(
+                db.select(db.func.count()).select_from(table)
+            ).scalar_one()
+            for table in db.metadata.sorted_tables
+        }

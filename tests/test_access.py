@@ -8,7 +8,7 @@ import pytest
 
 from consoleapp.extensions import csrf, db
 from consoleapp.models import App, Delivery, Invitation, Role, User, WebhookSet, utcnow
-from support import add_user, sign_in
+from support import add_user, row_counts, sign_in
 
 # Routes anyone may post to: they check who is asking themselves.
 PUBLIC_POSTS = {
@@ -35,16 +35,6 @@ FORMS = {
     "team.change_role": {"role": "owner"},
 }
 INT_ARGUMENT = re.compile(r"<int:(\w+)>")
-
-
-def row_counts(app) -> dict[str, int]:
-    with app.app_context():
-        return {
-            table.name: db.session.execute(
-                db.select(db.func.count()).select_from(table)
-            ).scalar_one()
-            for table in db.metadata.sorted_tables
-        }
 
 
 def seed(app) -> dict[str, int]:

@@ -13,7 +13,7 @@ from werkzeug.routing import Rule
 
 from consoleapp.extensions import csrf, db
 from consoleapp.models import App, Invitation, Role
-from support import TEST_PASSWORD, add_user, sign_in
+from support import TEST_PASSWORD, add_user, row_counts, sign_in
 
 SANDBOX_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -23,16 +23,6 @@ SANDBOX_CSP = (
 LIVE_CSP = SANDBOX_CSP.replace("http://127.0.0.1:5000", "https://accounts.livechat.com")
 CSRF_MESSAGE = "Form expired, reload and retry."
 TOKEN_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def row_counts(app) -> dict[str, int]:
-    with app.app_context():
-        return {
-            table.name: db.session.execute(
-                db.select(db.func.count()).select_from(table)
-            ).scalar_one()
-            for table in db.metadata.sorted_tables
-        }
 
 
 def seed(app) -> dict[str, object]:

@@ -12,27 +12,7 @@ from local_receiver import Answer, closed_port, running_receiver
 
 from consoleapp.livechat import safe_http
 from consoleapp.livechat.safe_http import SafeHttpClient
-
-NOT_PUBLIC = [
-    "http://127.0.0.1:9/",
-    "http://localhost/",
-    "http://169.254.169.254/latest/meta-data/",
-    "http://[::1]/",
-    "http://[::ffff:127.0.0.1]/",
-    "http://0.0.0.0/",
-    "http://2130706433/",
-    "http://0x7f000001/",
-    "http://017700000001/",
-    "http://10.0.0.5/",
-    "http://172.16.0.1/",
-    "http://192.168.1.1/",
-    "http://100.64.0.1/",
-    "http://[fd00::1]/",
-    "http://[fe80::1]/",
-    "http://192.0.0.170/",
-    "http://198.18.0.1/",
-    "http://240.0.0.1/",
-]
+from support import NOT_PUBLIC
 
 PUBLIC_IP = "93.184.215.14"
 

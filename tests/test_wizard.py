@@ -15,6 +15,7 @@ from local_receiver import running_receiver
 
 from consoleapp.extensions import db
 from consoleapp.models import App, Role, WebhookSet, WizardStep
+from support import NOT_PUBLIC as S1_NOT_PUBLIC
 from support import add_user, sign_in
 
 PUBLIC_URL = "https://hooks.example.com/livechat"
@@ -22,25 +23,8 @@ PUBLIC_IP = "93.184.215.14"
 NAMES = {"hooks.example.com": PUBLIC_IP, "rebind.example": "10.1.2.3", "v6.example": "fd00::1"}
 
 NOT_PUBLIC = [
-    "http://127.0.0.1:9/",
-    "http://localhost/",
-    "http://169.254.169.254/latest/meta-data/",
-    "http://[::1]/",
-    "http://[::ffff:127.0.0.1]/",
-    "http://0.0.0.0/",
-    "http://2130706433/",
-    "http://0x7f000001/",
-    "http://017700000001/",
+    *S1_NOT_PUBLIC,
     "http://127.1/",
-    "http://10.0.0.5/",
-    "http://172.16.0.1/",
-    "http://192.168.1.1/",
-    "http://100.64.0.1/",
-    "http://[fd00::1]/",
-    "http://[fe80::1]/",
-    "http://192.0.0.170/",
-    "http://198.18.0.1/",
-    "http://240.0.0.1/",
     "http://224.0.0.1/",
     "https://rebind.example/",
     "https://v6.example/",
