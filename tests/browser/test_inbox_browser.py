@@ -6,6 +6,7 @@ import re
 
 import pytest
 import requests
+from playwright.sync_api import expect
 from walk import create_owner
 
 from shots import screenshot
@@ -27,9 +28,9 @@ def test_inbox_fills_live_filters_and_opens_a_delivery(page, browser, live_serve
     page.goto(f"/apps/{app_id}")
     page.get_by_role("link", name="Inbox").click()
     page.wait_for_url(f"**/apps/{app_id}/inbox/")
-    assert page.get_by_role("heading", name="No deliveries yet").is_visible()
-    assert page.get_by_text(f"/hooks/{token}").is_visible()
-    assert page.get_by_text("Watching for new deliveries").is_visible()
+    expect(page.get_by_role("heading", name="No deliveries yet")).to_be_visible()
+    expect(page.get_by_text(f"/hooks/{token}")).to_be_visible()
+    expect(page.get_by_text("Watching for new deliveries")).to_be_visible()
     screenshot(page, "50-inbox-empty")
 
     # Deliveries arrive while the page is open; its script shows them without a reload.
@@ -38,13 +39,12 @@ def test_inbox_fills_live_filters_and_opens_a_delivery(page, browser, live_serve
     assert deliver(live_server, token, action="incoming_event") == 200
     assert deliver(live_server, token, action="incoming_event", secret="not-the-secret") == 401
     rows = page.locator("#inbox-table tbody tr")
-    rows.nth(3).wait_for(timeout=15_000)
-    assert rows.count() == 4
-    assert page.get_by_role("heading", name="No deliveries yet").is_hidden()
-    assert rows.nth(0).get_by_text("rejected: wrong secret key").is_visible()
-    assert rows.nth(1).get_by_text("received 2×").is_visible()
-    assert rows.nth(2).get_by_text("received 2×").is_visible()
-    assert rows.nth(3).get_by_text("verified").is_visible()
+    expect(rows).to_have_count(4, timeout=15_000)
+    expect(page.get_by_role("heading", name="No deliveries yet")).to_be_hidden()
+    expect(rows.nth(0).get_by_text("rejected: wrong secret key")).to_be_visible()
+    expect(rows.nth(1).get_by_text("received 2×")).to_be_visible()
+    expect(rows.nth(2).get_by_text("received 2×")).to_be_visible()
+    expect(rows.nth(3).get_by_text("verified")).to_be_visible()
     screenshot(page, "51-inbox-live")
 
     page.reload()
@@ -52,15 +52,16 @@ def test_inbox_fills_live_filters_and_opens_a_delivery(page, browser, live_serve
     page.get_by_label("Status").select_option("verified")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url(re.compile(r"action=incoming_event"))
-    assert rows.count() == 2
-    assert page.get_by_role("link", name="Clear filter").is_visible()
+    expect(rows).to_have_count(2)
+    expect(page.get_by_role("link", name="Clear filter")).to_be_visible()
     screenshot(page, "52-inbox-filtered")
 
     rows.nth(0).get_by_role("link").click()
     page.wait_for_url(re.compile(rf"/apps/{app_id}/inbox/\d+$"))
-    assert page.get_by_role("heading", name="incoming_event delivery").is_visible()
-    assert page.get_by_text("received 2×").is_visible()
-    assert page.get_by_role("cell", name="application/json").is_visible()
+    expect(page.get_by_role("heading", name="incoming_event delivery")).to_be_visible()
+    expect(page.get_by_text("received 2×")).to_be_visible()
+    expect(page.get_by_role("cell", name="application/json")).to_be_visible()
+    expect(page.locator("pre.code-block")).to_be_visible()
     body = page.locator("pre.code-block").inner_text()
     assert '"secret_key": "[redacted]"' in body and INBOX_SECRET not in page.content()
     assert '\n  "payload": {\n    "chat_id": "PJ0MRSHTDG",' in body
@@ -73,7 +74,7 @@ def test_inbox_fills_live_filters_and_opens_a_delivery(page, browser, live_serve
     )
     small = narrow.new_page()
     small.goto(f"/apps/{app_id}/inbox/")
-    assert small.locator("#inbox-table tbody tr").count() == 4
+    expect(small.locator("#inbox-table tbody tr")).to_have_count(4)
     screenshot(small, "54-inbox-375px")
     width = small.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
@@ -87,8 +88,8 @@ def test_the_inbox_works_without_javascript(browser, live_server):
     app_id, token = add_webhook_set(live_server.app, app_name="No script")
     assert deliver(live_server, token) == 200
     page.goto(f"/apps/{app_id}/inbox/")
-    assert page.locator("#inbox-table tbody tr").count() == 1
-    assert page.get_by_text("Watching for new deliveries").is_hidden()
+    expect(page.locator("#inbox-table tbody tr")).to_have_count(1)
+    expect(page.get_by_text("Watching for new deliveries")).to_be_hidden()
     page.get_by_role("link", name=re.compile(r"\d{4}-\d\d-\d\d")).click()
-    assert page.get_by_role("heading", name="Body").is_visible()
+    expect(page.get_by_role("heading", name="Body")).to_be_visible()
     context.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from walk import create_first_app, create_owner
 
 from shots import screenshot
@@ -40,7 +41,7 @@ def create_app(page) -> str:
 def test_install_in_a_popup_that_closes_itself(page):
     app_url = create_app(page)
     page.goto(f"{app_url}/install/connection")
-    assert page.get_by_text("Not installed yet.").is_visible()
+    expect(page.get_by_text("Not installed yet.")).to_be_visible()
     screenshot(page, "install-01-not-installed")
 
     with page.expect_popup() as opened:
@@ -48,22 +49,22 @@ def test_install_in_a_popup_that_closes_itself(page):
     popup = opened.value
     # The script opens the popup empty; the form's POST then fills it with LiveChat's page.
     popup.wait_for_url(re.compile(r"/sandbox/accounts/\?"))
-    assert popup.get_by_role("button", name="Allow").is_visible()
+    expect(popup.get_by_role("button", name="Allow")).to_be_visible()
     screenshot(popup, "install-02-consent-popup")
 
     popup.get_by_role("button", name="Allow").click()
     popup.wait_for_event("close", timeout=15000)
 
     # The page behind the popup notices the installation by itself.
-    page.get_by_text("Installed on organization").wait_for(timeout=15000)
-    assert page.get_by_text("on", exact=True).is_visible()
-    assert page.get_by_role("button", name="Disconnect LiveChat").is_visible()
-    assert page.get_by_role("button", name="Install again").is_visible()
+    expect(page.get_by_text("Installed on organization")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("on", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Disconnect LiveChat")).to_be_visible()
+    expect(page.get_by_role("button", name="Install again")).to_be_visible()
     screenshot(page, "install-03-installed")
 
     page.get_by_role("button", name="Disconnect LiveChat").click()
-    assert page.get_by_text("LiveChat disconnected").is_visible()
-    assert page.get_by_text("Not installed yet.").is_visible()
+    expect(page.get_by_text("LiveChat disconnected")).to_be_visible()
+    expect(page.get_by_text("Not installed yet.")).to_be_visible()
     screenshot(page, "install-04-disconnected")
 
 
@@ -71,9 +72,11 @@ def test_a_callback_without_our_state_offers_a_fresh_sign_in(page):
     app_url = create_app(page)
     response = page.goto(f"{app_url}/install/callback?code=dal:from-the-marketplace")
     assert response is not None and response.status == 400
-    assert page.get_by_text("Sign-in expired or was started elsewhere; start again.").is_visible()
+    expect(
+        page.get_by_text("Sign-in expired or was started elsewhere; start again.")
+    ).to_be_visible()
     screenshot(page, "install-05-expired")
     # Shown where the callback landed (usually the popup), so it signs in again right there.
     page.get_by_role("button", name="Start sign-in").click()
     page.wait_for_url(re.compile(r"/sandbox/accounts/\?"))
-    assert page.get_by_role("button", name="Allow").is_visible()
+    expect(page.get_by_role("button", name="Allow")).to_be_visible()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from walk import create_first_app, create_owner, watch_errors
 
 from shots import screenshot
@@ -41,7 +42,7 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     tabs = page.get_by_role("navigation", name="App sections")
     tabs.get_by_role("link", name="Install & test").click()
     page.wait_for_url(f"**/apps/{app_id}/test/")
-    assert page.get_by_text("Nothing to test yet").is_visible()
+    expect(page.get_by_text("Nothing to test yet")).to_be_visible()
     screenshot(page, "60-test-before-webhooks")
 
     tabs.get_by_role("link", name="Webhooks").click()
@@ -54,13 +55,13 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     page.get_by_role("button", name="Save triggers and review").click()
     page.get_by_role("button", name="Register with LiveChat").click()
     page.wait_for_url(re.compile(r"/registration$"))
-    assert page.get_by_text("Every trigger is registered with LiveChat.").is_visible()
+    expect(page.get_by_text("Every trigger is registered with LiveChat.")).to_be_visible()
 
     tabs.get_by_role("link", name="Install & test").click()
     checklist = page.locator("#test-checklist")
-    assert checklist.get_by_text("Webhooks registered 2/2").is_visible()
+    expect(checklist.get_by_text("Webhooks registered 2/2")).to_be_visible()
     installed = page.locator('li[data-check="installed"]')
-    assert installed.get_by_text("waiting").is_visible()
+    expect(installed.get_by_text("waiting")).to_be_visible()
     screenshot(page, "61-test-registered-not-installed")
 
     # Installing happens in LiveChat's sign-in popup; this page notices it by itself.
@@ -70,31 +71,33 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     popup.wait_for_url(re.compile(r"/sandbox/accounts/\?"))
     popup.get_by_role("button", name="Allow").click()
     popup.wait_for_event("close", timeout=15_000)
-    installed.locator(".pill-ok").wait_for(timeout=15_000)
-    page.locator('li[data-check="license_webhooks"] .pill-ok').wait_for(timeout=15_000)
+    expect(installed.locator(".pill-ok")).to_be_visible(timeout=15_000)
+    expect(page.locator('li[data-check="license_webhooks"] .pill-ok')).to_be_visible(timeout=15_000)
     page.reload()
     row = page.locator('li[data-check="trigger:incoming_chat"]')
-    assert row.get_by_text("waiting").is_visible()
+    expect(row.get_by_text("waiting")).to_be_visible()
     row.get_by_role("button", name="A customer starts a chat").click()
     page.wait_for_url(f"**/apps/{app_id}/test/")
-    assert page.get_by_text(
-        "Started: a customer starts a chat. Waiting for LiveChat's delivery…"
-    ).is_visible()
+    expect(
+        page.get_by_text("Started: a customer starts a chat. Waiting for LiveChat's delivery…")
+    ).to_be_visible()
     screenshot(page, "62-test-event-started")
 
     # The sandbox delivers in the background; the page's script turns the row green.
-    row.locator(".pill-ok").wait_for(timeout=60_000)
-    assert row.get_by_text("verified", exact=True).is_visible()
-    assert re.search(r"secret verified \d+ s after the test started", row.inner_text())
-    assert page.locator('li[data-check="trigger:thread_tagged"] .pill-wait').is_visible()
-    assert page.get_by_text("5 of 6 verified").is_visible()
+    expect(row.locator(".pill-ok")).to_be_visible(timeout=60_000)
+    expect(row.get_by_text("verified", exact=True)).to_be_visible()
+    expect(row).to_contain_text(
+        re.compile(r"secret verified \d+ s after the test started"), use_inner_text=True
+    )
+    expect(page.locator('li[data-check="trigger:thread_tagged"] .pill-wait')).to_be_visible()
+    expect(page.get_by_text("5 of 6 verified")).to_be_visible()
     screenshot(page, "63-test-row-verified")
 
     page.set_viewport_size({"width": 375, "height": 800})
     page.reload()
-    assert page.locator('li[data-check="trigger:incoming_chat"] .pill-ok').is_visible()
+    expect(page.locator('li[data-check="trigger:incoming_chat"] .pill-ok')).to_be_visible()
     screenshot(page, "64-test-375px")
 
     page.get_by_role("navigation", name="App sections").get_by_role("link", name="Overview").click()
-    assert page.get_by_text("Install and test · 5 of 6 verified").is_visible()
+    expect(page.get_by_text("Install and test · 5 of 6 verified")).to_be_visible()
     screenshot(page, "65-overview-test-progress")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 from walk import create_first_app, create_owner, watch_errors
 
 from shots import screenshot
@@ -34,41 +35,46 @@ def provisioned(browser, live_server_factory):
 def test_wizard_from_empty_list_to_registered(provisioned):
     live, context, page = provisioned
     page.get_by_role("link", name="Webhooks").click()
-    assert page.get_by_role("heading", name="No webhook sets yet.").is_visible()
+    expect(page.get_by_role("heading", name="No webhook sets yet.")).to_be_visible()
     screenshot(page, "20-webhooks-empty")
 
     page.get_by_role("link", name="Create one →").click()
-    assert page.locator('[aria-current="step"]').inner_text() == "Webhook URL"
+    expect(page.locator('[aria-current="step"]')).to_have_text("Webhook URL")
     page.get_by_label("Webhook URL").fill("http://10.0.0.5/hook")
     page.get_by_role("button", name="Save and continue").click()
-    assert page.get_by_text("This address is not publicly reachable").is_visible()
-    assert page.get_by_label("Webhook URL").input_value() == "http://10.0.0.5/hook"
+    expect(page.get_by_text("This address is not publicly reachable")).to_be_visible()
+    expect(page.get_by_label("Webhook URL")).to_have_value("http://10.0.0.5/hook")
     screenshot(page, "21-wizard-url-refused")
 
     page.get_by_label("Webhook URL").fill(f"{live.url}/hooks/not-a-set")
     page.get_by_role("button", name="Send a test request").click()
-    assert page.locator("#test-result").is_visible()
-    assert re.search(r"\d{3} [A-Za-z ]+ in \d+ ms", page.locator("#test-result").inner_text())
+    expect(page.locator("#test-result")).to_be_visible()
+    expect(page.locator("#test-result")).to_contain_text(re.compile(r"\d{3} [A-Za-z ]+ in \d+ ms"))
     screenshot(page, "22-wizard-url-test-request")
 
     page.get_by_role("button", name="Use the console's test inbox").click()
     page.wait_for_url(re.compile(r"/secret$"))
-    assert page.locator('[aria-current="step"]').inner_text() == "Secret key"
+    expect(page.locator('[aria-current="step"]')).to_have_text("Secret key")
     screenshot(page, "23-wizard-secret")
 
     page.get_by_role("button", name="Generate a key").click()
+    expect(page.locator("#secret-key")).to_be_visible()
     secret = page.locator("#secret-key").inner_text()
     assert len(secret) >= 43
+    # "Copied" shows for 1.5 s; the page's clock stands still until the check has seen it.
+    page.clock.install()
+    page.clock.pause_at(page.evaluate("Date.now()") + 1000)
     page.get_by_role("button", name="Copy").click()
-    assert page.get_by_role("button", name="Copied").is_visible()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == secret
+    page.clock.resume()
     screenshot(page, "24-wizard-secret-shown-once")
 
     page.get_by_role("button", name="I saved it").click()
     page.wait_for_url(re.compile(r"/triggers$"))
     assert secret not in page.content()
     page.get_by_role("link", name="Secret key").click()
-    assert page.get_by_text(f"Saved key ends in …{secret[-4:]}").is_visible()
+    expect(page.get_by_text(f"Saved key ends in …{secret[-4:]}")).to_be_visible()
     assert secret not in page.content()
     page.get_by_role("button", name="Keep this key and continue").click()
     page.wait_for_url(re.compile(r"/triggers$"))
@@ -82,21 +88,21 @@ def test_wizard_from_empty_list_to_registered(provisioned):
     screenshot(page, "25-wizard-triggers")
     page.get_by_role("button", name="Save triggers and review").click()
     page.wait_for_url(re.compile(r"/review$"))
-    assert page.get_by_text("only from customers; with chat properties").is_visible()
+    expect(page.get_by_text("only from customers; with chat properties")).to_be_visible()
     screenshot(page, "26-wizard-review")
 
     page.get_by_role("button", name="Register with LiveChat").click()
     page.wait_for_url(re.compile(r"/registration$"))
-    assert page.get_by_text("Every trigger is registered with LiveChat.").is_visible()
-    assert page.get_by_text("2 of 2 registered").is_visible()
-    assert page.locator(".registration-rows .pill-ok").count() == 2
+    expect(page.get_by_text("Every trigger is registered with LiveChat.")).to_be_visible()
+    expect(page.get_by_text("2 of 2 registered")).to_be_visible()
+    expect(page.locator(".registration-rows .pill-ok")).to_have_count(2)
     screenshot(page, "27-wizard-registered")
 
     page.get_by_role("navigation", name="App sections").get_by_role("link", name="Webhooks").click()
-    assert page.get_by_text("registered 2/2").is_visible()
+    expect(page.get_by_text("registered 2/2")).to_be_visible()
     screenshot(page, "28-webhooks-list")
     page.get_by_role("link", name="Overview").click()
-    assert page.get_by_text("2 triggers registered").is_visible()
+    expect(page.get_by_text("2 triggers registered")).to_be_visible()
     screenshot(page, "29-overview-webhooks-done")
 
 
@@ -108,7 +114,7 @@ def test_triggers_page_at_phone_width_and_by_keyboard(provisioned):
     page.get_by_text("Use my own key instead").click()
     page.get_by_label("Your own secret key").fill("short")
     page.get_by_role("button", name="Save my key").click()
-    assert page.get_by_text("Use 16 to 200 characters.").is_visible()
+    expect(page.get_by_text("Use 16 to 200 characters.")).to_be_visible()
     screenshot(page, "30-wizard-own-key-error")
     page.get_by_label("Your own secret key").fill("my-own-secret-key-123")
     page.get_by_role("button", name="Save my key").click()
@@ -116,15 +122,15 @@ def test_triggers_page_at_phone_width_and_by_keyboard(provisioned):
 
     page.set_viewport_size({"width": 375, "height": 800})
     page.get_by_role("button", name="Save triggers and review").click()
-    assert page.get_by_text("Choose at least one trigger.").is_visible()
+    expect(page.get_by_text("Choose at least one trigger.")).to_be_visible()
     screenshot(page, "31-wizard-triggers-375px")
     # Keyboard: tick a trigger and open its filters without a mouse.
     page.get_by_label("A chat starts").focus()
     page.keyboard.press("Space")
-    assert page.get_by_label("A chat starts").is_checked()
+    expect(page.get_by_label("A chat starts")).to_be_checked()
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
-    assert page.locator("details", has_text="for A chat starts").get_attribute("open") is not None
+    expect(page.locator("details", has_text="for A chat starts")).to_have_js_property("open", True)
     page.get_by_role("button", name="Save triggers and review").click()
     page.wait_for_url(re.compile(r"/review$"))
     screenshot(page, "32-wizard-review-375px")
