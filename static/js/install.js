@@ -9,12 +9,22 @@
     return;
   }
 
+  // A form this window posts (Disconnect, Check webhooks) changes the installation itself, and
+  // its answer shows the change with a message; a reload before that answer would discard it.
+  let posting = false;
+  window.addEventListener("pageshow", () => { posting = false; });
+
   document.addEventListener("submit", (event) => {
     const form = event.target.closest("form[data-install-popup]");
-    if (!form) return;
-    const popup = window.open("", POPUP, "popup,width=560,height=760");
-    if (popup) form.target = POPUP;
-    else form.removeAttribute("target");  // popups blocked: sign in in this window instead
+    if (form) {
+      const popup = window.open("", POPUP, "popup,width=560,height=760");
+      if (popup) {
+        form.target = POPUP;
+        return;
+      }
+      form.removeAttribute("target");  // popups blocked: sign in in this window instead
+    }
+    posting = true;
   });
 
   const panel = document.querySelector("[data-install-status]");
@@ -30,10 +40,13 @@
         if (!body) return;
         const now = JSON.stringify(body.installations);
         if (seen !== null && now !== seen) {
-          window.location.reload();
-          return;
+          if (!posting) {
+            window.location.reload();
+            return;
+          }
+        } else {
+          seen = now;
         }
-        seen = now;
         setTimeout(poll, 2000);
       })
       .catch(() => setTimeout(poll, 5000));

@@ -4,6 +4,7 @@ Allow installs the app, the popup closes by itself and the page behind it update
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -80,3 +81,28 @@ def test_a_callback_without_our_state_offers_a_fresh_sign_in(page):
     page.get_by_role("button", name="Start sign-in").click()
     page.wait_for_url(re.compile(r"/sandbox/accounts/\?"))
     expect(page.get_by_role("button", name="Allow")).to_be_visible()
+
+
+def test_disconnect_keeps_its_message_when_the_answer_is_slow(page, live):
+    """The page's own poll sees the disconnect before the form's answer arrives; it must wait
+    for that answer rather than reload over it and lose the message."""
+    app_url = create_app(page)
+    page.goto(f"{app_url}/install/connection")
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Install app").click()
+    popup = opened.value
+    popup.get_by_role("button", name="Allow").click()
+    popup.wait_for_event("close", timeout=15_000)
+    expect(page.get_by_text("Installed on organization")).to_be_visible(timeout=15_000)
+
+    disconnect = live.app.view_functions["install.disconnect"]
+
+    def answer_slowly(**kwargs):
+        response = disconnect(**kwargs)  # committed: the status the page polls has changed
+        time.sleep(4)  # longer than the page's 2 s poll
+        return response
+
+    live.app.view_functions["install.disconnect"] = answer_slowly
+    page.get_by_role("button", name="Disconnect LiveChat").click()
+    expect(page.get_by_text("LiveChat disconnected")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Not installed yet.")).to_be_visible()
