@@ -25,6 +25,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from . import app_names
 from .livechat import catalog
 from .livechat.redirect_uris import (
     RedirectUriError,
@@ -65,6 +66,13 @@ def required(message: str) -> Callable[[FlaskForm, Field], None]:
 def no_control_characters(form: FlaskForm, field: StringField) -> None:
     if field.data and any(ord(ch) < 32 for ch in field.data):
         raise ValidationError("Use plain text: no line breaks or control characters.")
+
+
+def app_name_characters(form: FlaskForm, field: StringField) -> None:
+    """No line breaks, control, invisible or text-direction characters (see app_names)."""
+    problem = app_names.problem(field.data or "")
+    if problem:
+        raise ValidationError(problem)
 
 
 def email_field(label: str = "Email") -> EmailField:
@@ -147,8 +155,8 @@ class AppNameForm(FlaskForm):
         filters=[strip],
         validators=[
             required("Give the app a name."),
-            Length(max=80, message="Use at most 80 characters."),
-            no_control_characters,
+            Length(max=app_names.NAME_MAX, message=f"Use at most {app_names.NAME_MAX} characters."),
+            app_name_characters,
         ],
     )
 

@@ -24,6 +24,9 @@ SECRET_KEYS = (
     "authorization",
 )
 _KEYS = "|".join(SECRET_KEYS)
+# Paths whose next segment is a credential: invitation and password-reset links, the inbox.
+CREDENTIAL_PATHS = ("invitations", "password-reset", "reset-password", "hooks")
+_PATHS = "|".join(re.escape(path) for path in CREDENTIAL_PATHS)
 # A quoted string in either quote style, or a bare scalar (a number, null, True).
 _VALUE = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s,}\])]+)"""
 _PATTERNS = [
@@ -39,6 +42,13 @@ _PATTERNS = [
     ),
     # query strings and form bodies: code=value
     (re.compile(rf"\b((?:{_KEYS})=)[^&\s'\"]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # OAuth state, in query strings only, so "state: registered" or "state": "pending" stay
+    (re.compile(r"([?&;]state=)[^&#\s'\"]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # request lines, referrers and links: /invitations/<token>, /hooks/<token>
+    (
+        re.compile(rf"(/(?:{_PATHS})(?:/|%2F)+)[^/?#\s'\"<>]+", re.IGNORECASE),
+        rf"\1{REDACTED}",
+    ),
     # headers: Authorization: Bearer value
     (
         re.compile(r"(authorization['\"]?\s*[:=]\s*['\"]?)[^'\",}\n]+", re.IGNORECASE),

@@ -8,6 +8,7 @@ import pytest
 
 from consoleapp.extensions import db
 from consoleapp.models import App, AuditEvent
+from consoleapp.services import apps as app_service
 
 INSTALL_URL = "https://console.example/apps/1/install/callback"
 VALID_AUTHORIZATION = {
@@ -50,21 +51,72 @@ def app_names(app) -> list[str]:
 
 # -- create and rename ---------------------------------------------------------------------
 
+LOOKS_THE_SAME = "This name looks the same as “Helpdesk sync”, an app you already have. "
 BAD_NAMES = [
     ({}, "Give the app a name."),
     ({"name": ""}, "Give the app a name."),
     ({"name": "   "}, "Give the app a name."),
+    ({"name": "\u3000\u00a0"}, "Give the app a name."),
     ({"name": "x" * 10_000}, "Use at most 80 characters."),
     ({"name": "two\nlines"}, "Use plain text: no line breaks or control characters."),
     ({"name": "nul\x00byte"}, "Use plain text: no line breaks or control characters."),
+    ({"name": "two\u2028lines"}, "Use plain text: no line breaks or control characters."),
+    ({"name": "delete\x7fkey"}, "Use plain text: no line breaks or control characters."),
     ({"name": "Existing"}, "An app named “Existing” already exists. Choose another name."),
-    ({"name": " EXISTING "}, "An app named “EXISTING” already exists. Choose another name."),
+    ({"name": " EXISTING "}, "An app named “Existing” already exists. Choose another name."),
+    ({"name": "Helpdesk sync"}, "An app named “Helpdesk sync” already exists."),
+    # Lookalikes of an existing name: the message names the app it looks like.
+    ({"name": "Helpdesk\u00a0sync"}, LOOKS_THE_SAME),  # no-break space
+    ({"name": "Helpdesk\u3000sync"}, LOOKS_THE_SAME),  # ideographic space
+    ({"name": "Helpdesk  sync"}, LOOKS_THE_SAME),  # two spaces show as one
+    ({"name": "Ｈｅｌｐｄｅｓｋ ｓｙｎｃ"}, LOOKS_THE_SAME),  # fullwidth letters
+    ({"name": "𝐇𝐞𝐥𝐩𝐝𝐞𝐬𝐤 𝐬𝐲𝐧𝐜"}, LOOKS_THE_SAME),  # mathematical bold
+    ({"name": "HELPDEſK SYNC"}, LOOKS_THE_SAME),  # long s
+    # Invisible and text-direction characters: the message says which and where.
+    (
+        {"name": "Help\u200bdesk sync"},
+        "Remove the invisible character at position 5 (U+200B, zero width space).",
+    ),
+    (
+        {"name": "\ufeffHelpdesk"},
+        "Remove the invisible character at position 1 (U+FEFF, zero width no-break space).",
+    ),
+    (
+        {"name": "Help\u00addesk"},
+        "Remove the invisible character at position 5 (U+00AD, soft hyphen).",
+    ),
+    (
+        {"name": "Help\u200ddesk"},
+        "Remove the invisible character at position 5 (U+200D, zero width joiner).",
+    ),
+    (
+        {"name": "Help\ufe0fdesk"},
+        "Remove the invisible character at position 5 (U+FE0F, variation selector-16).",
+    ),
+    (
+        {"name": "Help\u2060desk"},
+        "Remove the invisible character at position 5 (U+2060, word joiner).",
+    ),
+    (
+        {"name": "\u3164"},
+        "Remove the invisible character at position 1 (U+3164, hangul filler).",
+    ),
+    (
+        {"name": "Helpdesk\u202ecnys"},
+        "Remove the text-direction control at position 9 (U+202E, right-to-left override).",
+    ),
+    (
+        {"name": "Help\u2066desk\u2069 sync"},
+        "Remove the 2 invisible characters at positions 5 and 10 "
+        "(the first is U+2066, left-to-right isolate).",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("data", "message"), BAD_NAMES)
 def test_create_app_bad_name(app, owner, data, message):
     add_app(app)
+    add_app(app, "Helpdesk sync")
     before = snapshot(app)
     response = owner.post("/apps/new", data=data)
     assert response.status_code == 422
@@ -75,11 +127,25 @@ def test_create_app_bad_name(app, owner, data, message):
 @pytest.mark.parametrize(("data", "message"), BAD_NAMES)
 def test_rename_app_bad_name(app, owner, data, message):
     add_app(app)
+    add_app(app, "Helpdesk sync")
     app_id = add_app(app, "Mine")
     before = snapshot(app)
     response = owner.post(f"/apps/{app_id}/rename", data=data)
     assert response.status_code == 422
     assert message in text_of(response)
+    assert snapshot(app) == before
+
+
+def test_a_lookalike_saved_at_the_same_moment_is_refused(app, owner, monkeypatch):
+    """Two people create lookalikes at once: both checks pass, the database refuses one."""
+    add_app(app, "Helpdesk sync")
+    before = snapshot(app)
+    monkeypatch.setattr(app_service, "_lookalike", lambda name, exclude_id=None: None)
+    response = owner.post("/apps/new", data={"name": "Ｈｅｌｐｄｅｓｋ ｓｙｎｃ"})
+    assert response.status_code == 422
+    assert "An app with this name, or one that looks the same, was saved at the same moment." in (
+        text_of(response)
+    )
     assert snapshot(app) == before
 
 
@@ -89,13 +155,18 @@ def test_rename_app_bad_name(app, owner, data, message):
         ("  Helpdesk sync  ", "Helpdesk sync"),
         ("Ünïcødé 🚀 日本語 Ǆ", "Ünïcødé 🚀 日本語 Ǆ"),
         ("x" * 80, "x" * 80),
+        ("\ufdfa" * 80, "\ufdfa" * 80),  # the longest key an 80-character name can have
+        ("Helpdesk\u00a0sync", "Helpdesk\u00a0sync"),  # kept as typed; only the key folds it
+        ("👩\u200d💻 Dev tools", "👩\u200d💻 Dev tools"),  # the joiner is part of the emoji
+        ("🏳\ufe0f\u200d🌈 and ❤\ufe0f", "🏳\ufe0f\u200d🌈 and ❤\ufe0f"),
+        ("שלום עולם", "שלום עולם"),  # right-to-left text needs no control characters
     ],
 )
 def test_create_app_keeps_good_names(app, owner, typed, stored):
     response = owner.post("/apps/new", data={"name": typed})
     assert response.status_code == 302
     assert app_names(app) == [stored]
-    assert stored in owner.get("/apps/").get_data(as_text=True)
+    assert stored in text_of(owner.get("/apps/"))
 
 
 def test_names_with_markup_are_shown_escaped(app, owner):
@@ -110,10 +181,11 @@ def test_names_with_markup_are_shown_escaped(app, owner):
         assert "&lt;script&gt;alert(" in page, path
 
 
-def test_rename_to_the_same_name_in_another_case(app, owner):
+@pytest.mark.parametrize("new_name", ["MINE", "Ｍｉｎｅ", "mine"])
+def test_rename_to_a_lookalike_of_its_own_name(app, owner, new_name):
     app_id = add_app(app, "Mine")
-    assert owner.post(f"/apps/{app_id}/rename", data={"name": "MINE"}).status_code == 302
-    assert app_names(app) == ["MINE"]
+    assert owner.post(f"/apps/{app_id}/rename", data={"name": new_name}).status_code == 302
+    assert app_names(app) == [new_name]
 
 
 # -- delete --------------------------------------------------------------------------------

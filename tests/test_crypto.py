@@ -214,6 +214,15 @@ SECRET = "Sup3rS3cretValue-xyz"
         ("config SECRET_KEY=%s", (SECRET,)),
         ("login password=%s", (SECRET,)),
         ("bare LiveChat token %s", (f"dal:{SECRET}",)),
+        ('127.0.0.1 - - "GET /invitations/%s HTTP/1.1" 200 -', (SECRET,)),
+        ('"\x1b[33mGET /invitations/%s HTTP/1.1\x1b[0m" 404 -', (SECRET,)),
+        ('"POST /hooks/%s HTTP/1.1" 200', (SECRET,)),
+        ('"GET /password-reset/%s?next=/ HTTP/1.1" 200', (SECRET,)),
+        ('"GET //invitations//%s HTTP/1.1" 308', (SECRET,)),
+        ('"GET /invitations%%2F%s HTTP/1.1" 200', (SECRET,)),
+        ('"GET / HTTP/1.1" 200 "http://console.example/invitations/%s"', (SECRET,)),
+        ("GET /apps/1/install/callback?state=%s&code=%s", (SECRET, SECRET)),
+        ("GET /apps/1/install/callback?error=access_denied&state=%s", (SECRET,)),
     ],
 )
 def test_redacting_filter_masks_every_secret_kind(message, args):
@@ -224,12 +233,20 @@ def test_redacting_filter_masks_every_secret_kind(message, args):
     assert REDACTED in shown
 
 
-def test_redacting_filter_leaves_ordinary_lines_alone():
-    record = logging.LogRecord(
-        "consoleapp", logging.INFO, __file__, 1, "saved %s", ({"fields": ["scopes"]},), None
-    )
+@pytest.mark.parametrize(
+    ("message", "args", "shown"),
+    [
+        ("saved %s", ({"fields": ["scopes"]},), "saved {'fields': ['scopes']}"),
+        ("installation state: %s", ("registered",), "installation state: registered"),
+        ("answer %s", ('{"state": "pending"}',), 'answer {"state": "pending"}'),
+        ("webhook state=%s", ("enabled",), "webhook state=enabled"),
+        ('"GET /apps/%s/webhooks/ HTTP/1.1" 200', (3,), '"GET /apps/3/webhooks/ HTTP/1.1" 200'),
+    ],
+)
+def test_redacting_filter_leaves_ordinary_lines_alone(message, args, shown):
+    record = logging.LogRecord("consoleapp", logging.INFO, __file__, 1, message, args, None)
     RedactingFilter().filter(record)
-    assert record.getMessage() == "saved {'fields': ['scopes']}"
+    assert record.getMessage() == shown
 
 
 @pytest.mark.parametrize("logger_name", ["consoleapp.errors", "authlib.oauth2.rfc6749", "gunicorn"])

@@ -85,9 +85,6 @@ def empty_database(tmp_path, postgres_url):
     admin.dispose()
 
 
-# SQLite cannot reflect the expression index on lower(name); PostgreSQL compares it too.
-@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_db_upgrade_builds_exactly_the_models(tmp_path, empty_database):
     app = make_app(tmp_path, empty_database)
     try:
@@ -111,10 +108,110 @@ def test_db_upgrade_builds_exactly_the_models(tmp_path, empty_database):
             db.engine.dispose()
 
 
-def test_app_names_are_unique_regardless_of_case_in_the_database(app):
-    """The service checks first; the index holds when two people create one at once."""
+def _insert_app(connection, app_id: int, name: str) -> None:
+    connection.execute(
+        text(
+            "INSERT INTO apps (id, uid, name, scopes, redirect_uris, api_version, created_at,"
+            " updated_at) VALUES (:id, :uid, :name, '[]', '[]', '3.6', :now, :now)"
+        ),
+        {"id": app_id, "uid": f"uid{app_id}", "name": name, "now": "2026-01-01 00:00:00"},
+    )
+
+
+def test_upgrade_gives_existing_lookalike_names_distinct_names(tmp_path, empty_database):
+    """Names saved before lookalikes were refused: the oldest keeps its name, later ones get
+    a number, the audit log says so, and nothing that belongs to an app is lost."""
+    app = make_app(tmp_path, empty_database)
+    try:
+        runner = app.test_cli_runner()
+        result = runner.invoke(db_command, ["upgrade", "0005"])
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        with app.app_context(), db.engine.begin() as connection:
+            for app_id, name in [
+                (1, "Helpdesk sync"),
+                (2, "Ｈｅｌｐｄｅｓｋ sync"),
+                (3, "Help\u200bdesk sync"),
+                (4, "Helpdesk sync (2)"),
+                (5, "Billing"),
+            ]:
+                _insert_app(connection, app_id, name)
+            connection.execute(
+                text(
+                    "INSERT INTO webhook_sets (id, uid, app_id, inbox_token, wizard_step,"
+                    " api_version, created_at, updated_at) VALUES (1, 'set1', 2, 'inbox1', 1,"
+                    " '3.6', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+        result = runner.invoke(db_command, ["upgrade"])
+        assert result.exit_code == 0, result.output + repr(result.exception)
+
+        with app.app_context():
+            rows = db.session.execute(db.select(App.id, App.name).order_by(App.id)).all()
+            assert [tuple(row) for row in rows] == [
+                (1, "Helpdesk sync"),
+                (2, "Ｈｅｌｐｄｅｓｋ sync (3)"),
+                (3, "Help\u200bdesk sync (4)"),
+                (4, "Helpdesk sync (2)"),
+                (5, "Billing"),
+            ]
+            events = db.session.execute(
+                db.select(AuditEvent.action, AuditEvent.target, AuditEvent.details).order_by(
+                    AuditEvent.id
+                )
+            ).all()
+            assert [tuple(event) for event in events] == [
+                (
+                    "app.renamed",
+                    "Ｈｅｌｐｄｅｓｋ sync (3)",
+                    {
+                        "before": "Ｈｅｌｐｄｅｓｋ sync",
+                        "reason": "looked the same as “Helpdesk sync”",
+                    },
+                ),
+                (
+                    "app.renamed",
+                    "Help\u200bdesk sync (4)",
+                    {
+                        "before": "Help\u200bdesk sync",
+                        "reason": "looked the same as “Helpdesk sync”",
+                    },
+                ),
+            ]
+            count = db.select(db.func.count()).select_from(db.table("webhook_sets"))
+            assert db.session.execute(count).scalar_one() == 1
+            db.session.add(App(name="HELPDESK SYNC"))
+            with pytest.raises(IntegrityError):
+                db.session.commit()
+            db.session.rollback()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+LOOKALIKES = [
+    ("Helpdesk sync", "HELPDESK SYNC"),
+    ("Helpdesk sync", "Helpdesk\u00a0sync"),
+    ("Helpdesk sync", "Helpdesk\u3000sync"),
+    ("Helpdesk sync", "Helpdesk   sync"),
+    ("Helpdesk sync", "Ｈｅｌｐｄｅｓｋ ｓｙｎｃ"),
+    ("Helpdesk sync", "Help\u200bdesk sync"),
+    ("Straße", "STRASSE"),
+]
+
+
+@pytest.mark.parametrize(("first", "second"), LOOKALIKES)
+def test_lookalike_app_names_cannot_both_be_stored(app, first, second):
+    """The service checks first; the unique name key holds when two people save at once.
+
+    The second request checked before the first committed, so only the database stands in
+    its way.
+    """
     with app.app_context():
-        db.session.add_all([App(name="Helpdesk"), App(name="HELPDESK")])
+        db.session.add(App(name=first))
+        db.session.commit()
+    with app.app_context():
+        db.session.add(App(name=second))
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
+        assert db.session.execute(db.select(App.name)).scalars().all() == [first]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ..app_names import KEY_MAX, NAME_MAX, name_key
 from ..crypto import EncryptedField, SecretUnavailable, new_uid
 from ..extensions import db
 from .accounts import User
@@ -17,10 +18,14 @@ class App(db.Model):
     """A LiveChat app (Client ID) whose webhooks the console manages."""
 
     __tablename__ = "apps"
+    __table_args__ = (Index("uq_apps_name_key", "name_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    # What the name looks like (app_names.name_key): unique, so lookalikes are refused even
+    # when two people save one at the same moment.
+    name_key: Mapped[str] = mapped_column(String(KEY_MAX))
     client_id: Mapped[str | None] = mapped_column(String(100))
     client_secret_sealed: Mapped[bytes | None] = mapped_column("client_secret", LargeBinary)
     client_secret_last4: Mapped[str | None] = mapped_column(String(4))
@@ -39,6 +44,11 @@ class App(db.Model):
     developer_token = EncryptedField("developer_token_sealed")
 
     created_by: Mapped[User | None] = relationship()
+
+    @validates("name")
+    def _keep_name_key(self, _field: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
     def set_client_secret(self, value: str) -> None:
         self.client_secret = value
@@ -68,7 +78,3 @@ class App(db.Model):
     @property
     def developer_credential_complete(self) -> bool:
         return bool(self.developer_account_id and self.developer_token_sealed)
-
-
-# App names are unique regardless of case, also when two people create one at the same moment.
-Index("uq_apps_lower_name", func.lower(App.name), unique=True)

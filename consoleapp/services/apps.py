@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
+from .. import app_names
 from ..extensions import db
 from ..livechat.catalog import SCOPE_NAMES
 from ..livechat.configuration import LiveChatError
@@ -17,34 +18,50 @@ class AppError(ValueError):
 
 
 def list_apps() -> list[App]:
-    return list(db.session.execute(db.select(App).order_by(db.func.lower(App.name))).scalars())
+    return list(db.session.execute(db.select(App).order_by(App.name_key)).scalars())
 
 
-def _name_taken(name: str, exclude_id: int | None = None) -> bool:
-    query = db.select(App.id).where(db.func.lower(App.name) == name.lower())
+def _lookalike(name: str, exclude_id: int | None = None) -> App | None:
+    """The app whose name looks the same as this one, if there is one."""
+    query = db.select(App).where(App.name_key == app_names.name_key(name))
     if exclude_id is not None:
         query = query.where(App.id != exclude_id)
-    return db.session.execute(query).first() is not None
+    return db.session.execute(query).scalars().first()
 
 
-def _name_in_use(name: str) -> AppError:
-    return AppError(f"An app named “{name}” already exists. Choose another name.")
+def _check_name(name: str, exclude_id: int | None = None) -> None:
+    problem = app_names.problem(name)
+    if problem:
+        raise AppError(problem)
+    if not app_names.name_key(name):
+        raise AppError("Give the app a name.")
+    existing = _lookalike(name, exclude_id)
+    if existing is None:
+        return
+    if existing.name.lower() == name.lower():
+        raise AppError(f"An app named “{existing.name}” already exists. Choose another name.")
+    raise AppError(
+        f"This name looks the same as “{existing.name}”, an app you already have. "
+        "Choose a different name."
+    )
 
 
-def _flush_name(name: str) -> None:
-    """Flush, turning a lost race for a unique name into the same message as the check."""
+def _flush_name() -> None:
+    """Flush, turning a lost race for a unique name key into a message."""
     try:
         db.session.flush()
     except IntegrityError as exc:
-        raise _name_in_use(name) from exc
+        raise AppError(
+            "An app with this name, or one that looks the same, was saved at the same moment. "
+            "Choose a different name."
+        ) from exc
 
 
 def create(actor: User, name: str) -> App:
-    if _name_taken(name):
-        raise _name_in_use(name)
+    _check_name(name)
     app = App(name=name, created_by_id=actor.id, scopes=list(SCOPE_NAMES[:3]))
     db.session.add(app)
-    _flush_name(name)
+    _flush_name()
     audit.record(actor, "app.created", name)
     return app
 
@@ -76,11 +93,10 @@ def provision(
 def rename(actor: User, app: App, name: str) -> None:
     if name == app.name:
         return
-    if _name_taken(name, exclude_id=app.id):
-        raise _name_in_use(name)
+    _check_name(name, exclude_id=app.id)
     audit.record(actor, "app.renamed", name, before=app.name)
     app.name = name
-    _flush_name(name)
+    _flush_name()
 
 
 def delete(actor: User, app: App, confirm_name: str) -> None:

@@ -1,0 +1,44 @@
+"""gunicorn settings for the console: `gunicorn wsgi:app`, run from this folder, reads them.
+
+Anything here can be overridden on the command line (`--bind`, `--workers`, ...) or in
+GUNICORN_CMD_ARGS.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Loopback only: a TLS-terminating proxy on the same machine forwards to it (README). In a
+# container whose port only the proxy can reach, pass --bind 0.0.0.0:8000.
+bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = 4
+# Requests that call LiveChat wait up to 10 s a call, with retries; a worker silent for a
+# minute is stuck and gets replaced.
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+# The combined log format plus the time taken. Credentials in paths, query strings and
+# referrers (invitation links, /hooks/<token>, OAuth code and state) are masked.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+
+
+def _redact_logs() -> None:
+    from consoleapp.security import install_redaction
+
+    install_redaction()
+
+
+def on_starting(server: object) -> None:
+    """The master's own log lines, before any worker exists."""
+    _redact_logs()
+
+
+def post_worker_init(worker: object) -> None:
+    """Each worker, also one that never builds the app through create_app."""
+    _redact_logs()
