@@ -1,14 +1,16 @@
 """Guarded outbound HTTP for addresses a person typed (CHECKS.md, section S).
 
-Built on ``requests-hardened``: the host is resolved once, non-public addresses are refused,
-the connection is pinned to the address that was checked, and redirects are never followed.
-On top of that: a connect/read timeout, a total deadline (``deadline``), a cap on the response
-size, and a result that carries only the status code, the latency and an error in plain words,
-never the response body.
+Built on ``requests-hardened``: the host is resolved once, the address is checked with the
+project's rule (``addresses.is_public``, the same one the form uses), the connection is pinned
+to the address that was checked, and redirects are never followed. On top of that: a
+connect/read timeout, a total deadline (``deadline``), a cap on the response size, and a result
+that carries only the status code, the latency and an error in plain words, never the
+response body.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import time
@@ -22,6 +24,7 @@ from requests_hardened import Config, HTTPSession, Manager
 from requests_hardened.ip_filter import InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
 
+from .addresses import is_public
 from .deadline import Deadline, DeadlineAdapter, DeadlineExceeded
 
 log = logging.getLogger("consoleapp.safe_http")
@@ -96,10 +99,26 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
 
 
 class _GuardedAdapter(DeadlineAdapter, IPFilterAdapter):
-    """requests-hardened's adapter (resolve once, pin the address) with a total deadline."""
+    """requests-hardened's adapter (resolve once, pin the address), with the project's rule.
+
+    requests-hardened checks the address with its own list first; the address it pins is then
+    checked with ``is_public``, so what the form refuses is refused here too.
+    """
 
     def __init__(self, *, deadline: float, https: bool, allow_loopback: bool) -> None:
         super().__init__(deadline=deadline, is_https_proto=https, allow_loopback=allow_loopback)
+        self.allow_loopback = allow_loopback
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert
+        )
+        pinned = ipaddress.ip_address(host_params["host"].strip("[]"))
+        if not is_public(pinned, self.allow_loopback):
+            raise InvalidIPAddress(pinned)
+        return host_params, pool_kwargs
 
 
 class SafeHttpClient:
