@@ -135,6 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _KeepAliveHandler(_Handler):
     protocol_version = "HTTP/1.1"
+    timeout = 5  # an idle kept-alive connection must not hold the server's shutdown for ever
 
 
 class _Server(ThreadingHTTPServer):
