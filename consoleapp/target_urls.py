@@ -1,9 +1,9 @@
 """Rules for a webhook URL a person types (CHECKS.md S1, S3, S4), checked before anything is
 saved or sent.
 
-The guarded client (``livechat.safe_http``) checks the address again when it connects and pins
-the connection to it; this check exists so a bad address is refused with a clear message at
-the form, with no connection at all.
+The guarded client (``livechat.safe_http``) checks the address again when it connects, with the
+same rule (``livechat.addresses.is_public``), and pins the connection to it; this check exists
+so a bad address is refused with a clear message at the form, with no connection at all.
 """
 
 from __future__ import annotations
@@ -13,28 +13,12 @@ import logging
 import socket
 from urllib.parse import urlsplit
 
+from .livechat.addresses import IPAddress, is_public
+
 log = logging.getLogger("consoleapp.target_urls")
 
 MAX_LENGTH = 500
 NOT_PUBLIC = "This address is not publicly reachable. LiveChat can only call public addresses."
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-# Ranges Python does not call private but that never reach a public service.
-_EXTRA_BLOCKED = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "100.64.0.0/10",
-        "192.0.0.0/24",
-        "192.88.99.0/24",
-        "198.18.0.0/15",
-        "64:ff9b::/96",
-        "64:ff9b:1::/48",
-        "2002::/16",
-        "2001:20::/28",
-        "5f00::/16",
-        "3fff::/20",
-    )
-)
 
 
 class TargetUrlError(ValueError):
@@ -80,16 +64,6 @@ def literal_address(host: str) -> IPAddress | None:
         except OSError:
             return None
     return None
-
-
-def is_public(address: IPAddress, allow_loopback: bool = False) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if allow_loopback and address.is_loopback:
-        return True
-    if address.is_multicast or any(address in net for net in _EXTRA_BLOCKED):
-        return False
-    return address.is_global
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:

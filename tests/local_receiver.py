@@ -18,6 +18,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer: tuple[str, int] = ("", 0)  # the client's address and port: one per connection
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -25,13 +26,19 @@ class Received:
 
 @dataclass
 class Answer:
-    """One scripted answer: a status, or a slow answer, a redirect, or a huge body."""
+    """One scripted answer: a status, or a slow answer, a redirect, or a huge body.
+
+    ``drip`` sends the body one byte every ``drip`` seconds after the headers; with
+    ``drip_headers`` the status line and headers come a byte at a time too.
+    """
 
     status: int = 200
     delay: float = 0.0
     location: str | None = None
     body: bytes = b"ok"
     chunked: bool = False
+    drip: float = 0.0
+    drip_headers: bool = False
 
 
 @dataclass
@@ -42,6 +49,8 @@ class Receiver:
     default: Answer = field(default_factory=Answer)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Set when a client closed the connection before a dripping answer was complete.
+    hung_up: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -69,10 +78,15 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         with receiver.lock:
             receiver.received.append(
-                Received(self.command, self.path, dict(self.headers.items()), body)
+                Received(
+                    self.command, self.path, dict(self.headers.items()), body, self.client_address
+                )
             )
         answer = receiver.next_answer()
         if answer.delay and receiver.release.wait(answer.delay):
+            return
+        if answer.drip:
+            self._drip(answer)
             return
         try:
             self.send_response(answer.status)
@@ -95,8 +109,33 @@ class _Handler(BaseHTTPRequestHandler):
             # The client gave up (timeout, size cap); that is what the test wanted.
             return
 
+    def _drip(self, answer: Answer) -> None:
+        receiver = self.server.receiver
+        head = (
+            f"HTTP/1.1 {answer.status} OK\r\nContent-Length: {len(answer.body)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        if answer.drip_headers:
+            pieces = [bytes([byte]) for byte in head + answer.body]
+        else:
+            pieces = [head, *(bytes([byte]) for byte in answer.body)]
+        try:
+            for number, piece in enumerate(pieces):
+                if number and receiver.release.wait(answer.drip):
+                    return
+                self.wfile.write(piece)
+        except OSError:
+            receiver.hung_up.set()
+            return
+        self.close_connection = True
+
     do_POST = _serve
     do_GET = _serve
+
+
+class _KeepAliveHandler(_Handler):
+    protocol_version = "HTTP/1.1"
+    timeout = 5  # an idle kept-alive connection must not hold the server's shutdown for ever
 
 
 class _Server(ThreadingHTTPServer):
@@ -109,8 +148,10 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    server = _Server(("127.0.0.1", 0), _Handler)
+def running_receiver(keep_alive: bool = False) -> Iterator[Receiver]:
+    """A receiver on a free port; with ``keep_alive`` it keeps connections open between
+    answers (HTTP/1.1), as most servers do."""
+    server = _Server(("127.0.0.1", 0), _KeepAliveHandler if keep_alive else _Handler)
     receiver = Receiver(server=server)
     server.receiver = receiver
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})

@@ -20,7 +20,12 @@ from support import add_user, sign_in
 
 PUBLIC_URL = "https://hooks.example.com/livechat"
 PUBLIC_IP = "93.184.215.14"
-NAMES = {"hooks.example.com": PUBLIC_IP, "rebind.example": "10.1.2.3", "v6.example": "fd00::1"}
+NAMES = {
+    "hooks.example.com": PUBLIC_IP,
+    "rebind.example": "10.1.2.3",
+    "v6.example": "fd00::1",
+    "nat64.example": "64:ff9b::a00:5",
+}
 
 NOT_PUBLIC = [
     *S1_NOT_PUBLIC,
@@ -28,6 +33,12 @@ NOT_PUBLIC = [
     "http://224.0.0.1/",
     "https://rebind.example/",
     "https://v6.example/",
+    # IPv6 forms that carry an IPv4 address, and site-local (tests/test_addresses.py has all).
+    "http://[::127.0.0.1]/",
+    "http://[::ffff:0:127.0.0.1]/",
+    "http://[fec0::1]/",
+    "http://[64:ff9b::a9fe:a9fe]/",
+    "https://nat64.example/",
 ]
 
 

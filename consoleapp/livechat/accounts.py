@@ -16,7 +16,8 @@ from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
-from .configuration import LiveChatError
+from .configuration import DEADLINE, LiveChatError
+from .deadline import protect
 
 TIMEOUT = 10
 # RFC 7636 allows 43-128 characters; 64 random ones leave a wide margin on both sides.
@@ -83,15 +84,19 @@ class AccountsClient:
         redirect_uri: str,
         *,
         session: OAuth2Session | None = None,
+        deadline: float = DEADLINE,
     ) -> None:
         self.base = accounts_url.rstrip("/")
         self.redirect_uri = redirect_uri
-        self.oauth = session or OAuth2Session(
-            client_id=client_id,
-            client_secret=client_secret,
-            token_endpoint_auth_method="client_secret_post",
-            redirect_uri=redirect_uri,
-            code_challenge_method="S256",
+        self.oauth = session or protect(
+            OAuth2Session(
+                client_id=client_id,
+                client_secret=client_secret,
+                token_endpoint_auth_method="client_secret_post",
+                redirect_uri=redirect_uri,
+                code_challenge_method="S256",
+            ),
+            deadline,
         )
         # No credentials from ~/.netrc or proxy settings in the environment.
         self.oauth.trust_env = False

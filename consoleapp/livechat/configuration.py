@@ -17,9 +17,14 @@ from typing import Any
 
 import requests
 
+from .deadline import protect
+
 log = logging.getLogger("consoleapp.livechat")
 
 TIMEOUT = (5, 15)
+# The total time one call to LiveChat (or to the sandbox standing in for it) may take, connect,
+# answer and body together, whatever the per-read timeouts allow.
+DEADLINE = 15.0
 MAX_ATTEMPTS = 4
 READ_ONLY = frozenset({"list_webhooks", "list_webhook_names", "get_license_webhooks_state"})
 STATUS_TYPES = {
@@ -155,11 +160,12 @@ class ConfigurationApi:
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int = MAX_ATTEMPTS,
         timeout: tuple[float, float] = TIMEOUT,
+        deadline: float = DEADLINE,
     ) -> None:
         self.url = f"{base_url.rstrip('/')}/v{version}/configuration/action"
         self.timeout = timeout
         self.credential = credential
-        self.session = session or requests.Session()
+        self.session = session or protect(requests.Session(), deadline)
         self.sleep = sleep
         self.max_attempts = max_attempts
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import requests
 
-from .configuration import LiveChatError
+from .configuration import DEADLINE, LiveChatError
+from .deadline import protect
 
 TIMEOUT = (5, 15)
 
@@ -25,9 +26,14 @@ class ProvisionedApp:
 
 
 class SandboxProvisioner:
-    def __init__(self, sandbox_url: str, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        sandbox_url: str,
+        session: requests.Session | None = None,
+        deadline: float = DEADLINE,
+    ) -> None:
         self.url = f"{sandbox_url.rstrip('/')}/provision"
-        self.session = session or requests.Session()
+        self.session = session or protect(requests.Session(), deadline)
 
     def provision_app(self, name: str, redirect_uris: list[str]) -> ProvisionedApp:
         try:

@@ -11,7 +11,8 @@ from typing import Any
 
 import requests
 
-from .configuration import LiveChatError
+from .configuration import DEADLINE, LiveChatError
+from .deadline import protect
 
 TIMEOUT = (5, 15)
 SANDBOX_MESSAGES = {
@@ -57,9 +58,10 @@ class SandboxEvents:
         sandbox_url: str,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = TIMEOUT,
+        deadline: float = DEADLINE,
     ) -> None:
         self.url = f"{sandbox_url.rstrip('/')}/simulate"
-        self.session = session or requests.Session()
+        self.session = session or protect(requests.Session(), deadline)
         self.timeout = timeout
 
     def list_scenarios(self) -> list[Scenario]:

@@ -3,7 +3,7 @@
 ``enqueue`` stores one row per webhook an occurrence fires, in the caller's transaction. A
 worker thread, started lazily in each process on first enqueue, claims due rows with a
 conditional UPDATE (so several processes can share the table), POSTs each envelope through the
-guarded HTTP client with LiveChat's ~10 s timeout, and retries anything but a 200 up to three
+guarded HTTP client with LiveChat's ~10 s deadline, and retries anything but a 200 up to three
 times within about a minute. Every attempt is recorded.
 """
 
@@ -72,6 +72,7 @@ def _client(app: Flask) -> SafeHttpClient:
         allow_loopback=bool(app.config.get("ALLOW_PRIVATE_TARGETS")),
         connect_timeout=min(5.0, timeout),
         read_timeout=timeout,
+        deadline=timeout,  # LiveChat gives an endpoint about 10 s for the whole answer
     )
 
 
@@ -148,7 +149,7 @@ def _send(app: Flask, delivery_id: int, now: datetime) -> None:
         return
     # Retries count from when this attempt ended (a slow target must not cause an instant retry).
     now = max(now, utcnow())
-    delivered = result.status_code == 200
+    delivered = result.answered and result.status_code == 200  # a body cut off is no answer
     error = None if delivered else (result.error or f"answered {result.status_code}, not 200")
     db.session.add(
         SandboxDeliveryAttempt(

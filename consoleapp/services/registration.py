@@ -15,7 +15,7 @@ from typing import Any
 from ..crypto import SecretUnavailable
 from ..extensions import db
 from ..livechat import catalog
-from ..livechat.configuration import ConfigurationApi, Credential, LiveChatError
+from ..livechat.configuration import DEADLINE, ConfigurationApi, Credential, LiveChatError
 from ..livechat.configuration import RegisteredWebhook as ListedWebhook
 from ..models import App, RegisteredWebhook, RegistrationState, WebhookSet, WizardStep, utcnow
 
@@ -42,11 +42,15 @@ def problem(webhook_set: WebhookSet) -> str | None:
     return None
 
 
-def client_for(app: App, api_url: str, timeout: tuple[float, float]) -> ConfigurationApi:
+def client_for(
+    app: App, api_url: str, timeout: tuple[float, float], deadline: float = DEADLINE
+) -> ConfigurationApi:
     credential = Credential.personal_access_token(
         app.developer_account_id or "", app.developer_token or ""
     )
-    return ConfigurationApi(api_url, app.api_version, credential, timeout=timeout)
+    return ConfigurationApi(
+        api_url, app.api_version, credential, timeout=timeout, deadline=deadline
+    )
 
 
 def description(webhook_set: WebhookSet) -> str:

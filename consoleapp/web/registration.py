@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from werkzeug.wrappers import Response
 
 from ..forms import ConfirmForm
-from ..livechat.configuration import ConfigurationApi
+from ..livechat.configuration import DEADLINE, ConfigurationApi
 from ..models import App, WebhookSet, WizardStep
 from ..services import registration, webhook_sets
 from ..services.registration import Outcome
@@ -17,8 +17,10 @@ bp = Blueprint("registration", __name__, url_prefix="/apps/<int:app_id>/webhooks
 
 
 def _api(app: App) -> ConfigurationApi:
-    timeout = current_app.config.get("LIVECHAT_API_TIMEOUT", (5, 15))
-    return registration.client_for(app, current_app.config["LIVECHAT_API_URL"], timeout)
+    config = current_app.config
+    timeout = config.get("LIVECHAT_API_TIMEOUT", (5, 15))
+    deadline = config.get("LIVECHAT_API_DEADLINE", DEADLINE)
+    return registration.client_for(app, config["LIVECHAT_API_URL"], timeout, deadline)
 
 
 def _progress_url(webhook_set: WebhookSet) -> str:

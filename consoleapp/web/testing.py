@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..livechat.configuration import LiveChatError
+from ..livechat.configuration import DEADLINE, LiveChatError
 from ..livechat.sandbox_events import SandboxEvents, Scenario
 from ..models import App
 from ..services import testing
@@ -34,7 +34,8 @@ def _events() -> SandboxEvents | None:
     """The sandbox's event maker; None in live mode, where people act in LiveChat."""
     url = current_app.config.get("SANDBOX_URL")
     timeout = current_app.config.get("SANDBOX_EVENTS_TIMEOUT", (5, 15))
-    return SandboxEvents(url, timeout=timeout) if url else None
+    deadline = current_app.config.get("SANDBOX_EVENTS_DEADLINE", DEADLINE)
+    return SandboxEvents(url, timeout=timeout, deadline=deadline) if url else None
 
 
 def _scenarios() -> tuple[list[Scenario], str | None]:

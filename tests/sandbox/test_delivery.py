@@ -146,6 +146,22 @@ def test_failures_are_retried_three_times_then_given_up(sandbox_app, receiver, a
     assert simulate(client, "start_chat")["caused"]
 
 
+def test_an_endpoint_that_drips_its_answer_is_cut_off_at_the_deadline(sandbox_app, receiver):
+    """A byte every 0.3 s never trips the 0.5 s read timeout; the 0.5 s deadline ends it."""
+    receiver.default = Answer(drip=0.3, body=b"x" * 20)
+    client_id = add_client(sandbox_app)
+    add_webhook(sandbox_app, client_id, "incoming_chat", receiver.url)
+    client = sandbox_app.test_client()
+    simulate(client, "start_chat")
+    assert run_due(sandbox_app) == 1
+    assert receiver.hung_up.wait(5), "the connection was left open"
+    listed = deliveries(client)[0]
+    assert listed["status"] == "pending"  # to be retried, as LiveChat does
+    attempt = listed["attempts"][0]
+    assert attempt["error_class"] == "timeout"
+    assert attempt["error"] == "timed out after 0.5 s"
+
+
 def test_refused_connection_is_a_failed_attempt(sandbox_app):
     client_id = add_client(sandbox_app)
     add_webhook(sandbox_app, client_id, "incoming_chat", f"http://127.0.0.1:{closed_port()}/")
