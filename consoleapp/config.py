@@ -83,6 +83,13 @@ SETTINGS = [
         "Where rate-limit counters live; use `redis://…` when several processes serve.",
     ),
     Setting(
+        "REJECTED_PER_MINUTE",
+        "60",
+        "How many deliveries with a wrong or missing secret key one inbox stores per minute; "
+        "beyond that they are answered 429 (with `Retry-After`) and not stored. Deliveries with "
+        "the right secret key are never limited.",
+    ),
+    Setting(
         "SANDBOX_PROVISIONING",
         "on in sandbox mode",
         "Creating an app asks the sandbox for a Client ID, secret and developer token.",
@@ -138,6 +145,15 @@ def _proxy_count(raw: str) -> int:
         raise ConfigurationError(
             f"PROXY_COUNT must be a whole number (0 when no proxy is in front), not {raw!r}."
         )
+    return int(raw)
+
+
+def _per_minute(name: str, raw: str, default: int) -> int:
+    raw = raw.strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ConfigurationError(f"{name} must be a whole number of at least 1, not {raw!r}.")
     return int(raw)
 
 
@@ -212,6 +228,9 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "PROXY_COUNT": _proxy_count(env.get("PROXY_COUNT", "")),
         "ALLOW_PRIVATE_TARGETS": _flag(env.get("ALLOW_PRIVATE_TARGETS"), default=sandbox),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "REJECTED_PER_MINUTE": _per_minute(
+            "REJECTED_PER_MINUTE", env.get("REJECTED_PER_MINUTE", ""), default=60
+        ),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
         "SANDBOX_URL": f"{public_url}/sandbox"
         if sandbox and _flag(env.get("SANDBOX_PROVISIONING"), default=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consoleapp.livechat import deliveries
 from consoleapp.livechat.deliveries import MalformedDelivery, parse_envelope, verify_secret
@@ -66,7 +69,7 @@ def test_unknown_keys_and_missing_optional_parts_are_tolerated():
         (b'{"action": NaN}', "not valid JSON"),
         (b'{"a": Infinity, "action": "x"}', "not valid JSON"),
         (b"\xff\xfe{}", "not valid JSON"),
-        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         (b'{"n": ' + b"9" * 5000 + b', "action": "x"}', "not valid JSON"),
         (envelope_bytes(action=...), "has no action"),
         (envelope_bytes(action=""), "has no action"),
@@ -191,3 +194,110 @@ def test_webhook_id_is_kept_printable_and_short():
     assert parse_envelope(envelope_bytes(webhook_id="a\u0000b")).webhook_id == "ab"
     assert parse_envelope(envelope_bytes(webhook_id=42)).webhook_id == "42"
     assert parse_envelope(envelope_bytes(webhook_id={"x": 1})).webhook_id is None
+
+
+# -- deep bodies: masking and the dedupe key never recurse -----------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["secret_key", "a", "é", '"', "secret_keys"]), children)
+    ),
+    max_leaves=30,
+)
+
+
+def deep(levels: int, leaf: object) -> object:
+    """``levels`` lists and dicts around ``leaf``, built without recursion."""
+    value = leaf
+    for level in range(levels):
+        value = {"secret_key": "s", "a": value} if level % 2 else [value]
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES, indent=st.sampled_from([None, 0, 2, "\t"]))
+def test_masking_as_received_masks_what_masking_the_parsed_value_masks(value, indent):
+    body = json.dumps({"action": "x", "payload": value}, indent=indent).encode()
+    assert json.loads(deliveries.masked_text(body)) == deliveries.masked(json.loads(body))
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES)
+def test_the_canonical_form_is_the_same_built_without_recursion(value):
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert deliveries._canonical_json_iteratively(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            b'{"secret_key": {"a": [1, {"secret_key": 2}], "b": "}]"}, "n": 1}',
+            '{"secret_key": "[redacted]", "n": 1}',
+        ),
+        (
+            b'{"secret_key": "one", "secret_key": "two"}',
+            '{"secret_key": "[redacted]", "secret_key": "[redacted]"}',
+        ),
+        (b'{"secret\\u005fkey": ["x"]}', '{"secret\\u005fkey": "[redacted]"}'),
+        (b'{"secret_key": null}', '{"secret_key": null}'),
+        (b'{"a": "secret_key", "b": "keep"}', '{"a": "secret_key", "b": "keep"}'),
+        (b'{"a": "\\"secret_key\\": \\"keep\\""}', '{"a": "\\"secret_key\\": \\"keep\\""}'),
+        (b'[{"x": [{"secret_key": 7}]}]', '[{"x": [{"secret_key": "[redacted]"}]}]'),
+    ],
+    ids=["object", "twice", "escaped-key", "null", "as-value", "in-a-string", "in-a-list"],
+)
+def test_masking_as_received(body, expected):
+    assert deliveries.masked_text(body) == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"action": "x", "secret_key": "ключ", "text": "ä"}'.encode("utf-16"),
+        b'\xef\xbb\xbf{"action": "x", "secret_key": "k"}',
+        b'{"action": "x", "secret_key": "k", "text": "\xed\xa0\x80"}',  # a lone surrogate
+    ],
+    ids=["utf-16", "utf-8-bom", "surrogate"],
+)
+def test_masking_as_received_reads_every_encoding_json_reads(body):
+    parse_envelope(body)
+    text = deliveries.masked_text(body)
+    text.encode("utf-8")  # storable
+    assert json.loads(text)["secret_key"] == deliveries.MASK
+    assert "ключ" not in text
+
+
+def test_masking_works_at_any_depth():
+    levels = 50_000
+    masked = deliveries.masked(deep(levels, "leaf"))
+    for _ in range(levels):
+        if isinstance(masked, dict):
+            assert masked["secret_key"] == deliveries.MASK
+            masked = masked["a"]
+        else:
+            [masked] = masked
+    assert masked == "leaf"
+    text = deliveries.masked_text(b'{"secret_key": "s", "a": ' * levels + b"1" + b"}" * levels)
+    assert "s" not in text.replace("secret_key", "").replace("[redacted]", "")
+
+
+def test_the_dedupe_key_works_at_any_depth():
+    payload = deep(20_000, 1)
+    assert deliveries.canonical_json(payload).startswith('{"a":[{"a":[')
+    envelope = deliveries.Envelope("x", None, None, None, payload, None, None, False, {})
+    assert len(deliveries.dedupe_key(envelope)) == 64
+
+
+def test_a_rejected_body_is_cut_on_a_character_boundary():
+    sent = {"action": "x", "secret_key": "wrong", "text": "ä" * 5000}
+    body = json.dumps(sent, ensure_ascii=False).encode()
+    kept = deliveries.kept_body(parse_envelope(body), body, limit=4096)
+    assert kept.truncated and kept.format == deliveries.RAW
+    assert len(kept.text.encode("utf-8")) in {4095, 4096}
+    assert kept.text.startswith('{"action": "x", "secret_key": "[redacted]", "text": "ää')
+    assert kept.size == len(body)
+    masked = json.dumps({**sent, "secret_key": "[redacted]"}, ensure_ascii=False)
+    assert kept.sha256 == hashlib.sha256(masked.encode()).hexdigest()

@@ -54,5 +54,6 @@ def test_w7_the_spec_is_served_as_a_static_file(client):
         "404",
         "413",
         "415",
+        "429",
         "503",
     }

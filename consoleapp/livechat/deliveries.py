@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,14 @@ SECRET_FIELD = "secret_key"
 MASK = "[redacted]"
 MAX_ACTION_LENGTH = 64
 MAX_WEBHOOK_ID_LENGTH = 64
+PRETTY = "pretty"
+RAW = "raw"
+# Laid out, a body grows with its depth (each level indents every line inside it). One that
+# would grow past this many times its size (or past the floor) is kept as received instead.
+LAID_OUT_GROWTH = 8
+LAID_OUT_FLOOR = 64 * 1024
+
+log = logging.getLogger("consoleapp.deliveries")
 
 
 class MalformedDelivery(ValueError):
@@ -76,8 +86,12 @@ def parse_envelope(body: bytes) -> Envelope:
         data = json.loads(body, parse_constant=_refuse_constant)
     except MalformedDelivery:
         raise
-    except (ValueError, RecursionError) as exc:
-        # ValueError covers JSONDecodeError, bad UTF-8 and over-long integers.
+    except RecursionError as exc:
+        raise MalformedDelivery(
+            "The body is nested too deeply to read (about a thousand levels or more)."
+        ) from exc
+    except ValueError as exc:
+        # JSONDecodeError, bad UTF-8 and over-long integers.
         raise MalformedDelivery("The body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise MalformedDelivery("The body must be a JSON object, not a list or a single value.")
@@ -123,7 +137,44 @@ def verify_secret(envelope: Envelope, expected: str | None) -> Verification:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces: the same text for the same value, however it was sent."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except RecursionError:
+        # Nested deeper than the encoder recurses; the same text, built without recursion.
+        return _canonical_json_iteratively(value)
+
+
+class _Text(str):
+    """Finished JSON text on the work stack of ``_canonical_json_iteratively``."""
+
+
+def _canonical_json_iteratively(value: Any) -> str:
+    parts: list[str] = []
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Text):
+            parts.append(item)
+        elif isinstance(item, dict):
+            # Pushed in reverse, so they come off the stack in order.
+            stack.append(_Text("}"))
+            for position, (key, child) in enumerate(sorted(item.items(), reverse=True)):
+                stack.append(child)
+                stack.append(_Text(json.dumps(key, ensure_ascii=False) + ":"))
+                if position < len(item) - 1:
+                    stack.append(_Text(","))
+            stack.append(_Text("{"))
+        elif isinstance(item, list):
+            stack.append(_Text("]"))
+            for position, child in enumerate(reversed(item)):
+                stack.append(child)
+                if position < len(item) - 1:
+                    stack.append(_Text(","))
+            stack.append(_Text("["))
+        else:
+            parts.append(json.dumps(item, ensure_ascii=False))
+    return "".join(parts)
 
 
 def dedupe_key(envelope: Envelope) -> str:
@@ -141,23 +192,161 @@ def dedupe_key(envelope: Envelope) -> str:
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _masked(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: MASK if key == SECRET_FIELD and item is not None else _masked(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_masked(item) for item in value]
-    return value
+def masked(value: Any) -> Any:
+    """A copy with every ``secret_key`` (at any depth) masked, built without recursion."""
+    if not isinstance(value, dict | list):
+        return value
+    copy: dict[str, Any] | list[Any] = {} if isinstance(value, dict) else []
+    stack = [(value, copy)]
+    while stack:
+        source, target = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            if isinstance(source, dict) and key == SECRET_FIELD and item is not None:
+                item = MASK
+            elif isinstance(item, dict | list):
+                child: dict[str, Any] | list[Any] = {} if isinstance(item, dict) else []
+                stack.append((item, child))
+                item = child
+            if isinstance(target, dict):
+                target[key] = item
+            else:
+                target.append(item)
+    return copy
 
 
-def masked_body(envelope: Envelope) -> str:
-    """The body pretty-printed, with every ``secret_key`` (at any depth) masked."""
-    text = json.dumps(_masked(envelope.raw), indent=2, ensure_ascii=False)
+def _laid_out(value: Any, max_length: int | None, ensure_ascii: bool) -> str | None:
+    """``value`` pretty-printed, or None when that text would be longer than ``max_length``."""
+    chunks: list[str] = []
+    length = 0
+    for chunk in json.JSONEncoder(indent=2, ensure_ascii=ensure_ascii).iterencode(value):
+        length += len(chunk)
+        if max_length is not None and length > max_length:
+            return None
+        chunks.append(chunk)
+    return "".join(chunks)
+
+
+def masked_body(envelope: Envelope, max_length: int | None = None) -> str | None:
+    """The body pretty-printed, with every ``secret_key`` (at any depth) masked.
+
+    None when, laid out, it would be longer than ``max_length`` characters. The encoder
+    recurses: a body nested deeper than it can go raises ``RecursionError``.
+    """
+    masked_value = masked(envelope.raw)
+    text = _laid_out(masked_value, max_length, ensure_ascii=False)
+    if text is None:
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate ("\\ud800") cannot be stored as text; keep it escaped instead.
-        text = json.dumps(_masked(envelope.raw), indent=2)
+        text = _laid_out(masked_value, max_length, ensure_ascii=True)
     return text
+
+
+# -- the body as received ------------------------------------------------------------------
+
+# One JSON token: a string, a punctuation mark, or a number or literal. Whitespace is skipped.
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MASKED_VALUE = json.dumps(MASK)
+
+
+def _is_secret_field(token: str) -> bool:
+    return token == f'"{SECRET_FIELD}"' or ("\\" in token and json.loads(token) == SECRET_FIELD)
+
+
+def masked_text(body: bytes) -> str:
+    """The body as received, with the value of every ``secret_key`` replaced by the mask.
+
+    ``body`` must be JSON that parsed. It is masked token by token, without recursion, so it
+    works at any depth, and a key that appears twice in one object is masked both times.
+    """
+    text = body.decode(json.detect_encoding(body), "surrogatepass")  # as json.loads reads it
+    pieces: list[str] = []
+    copied = 0  # text[:copied] is in pieces
+    containers: list[str] = []
+    key_next = secret_next = False
+    secret_from, depth = -1, 0  # where a masked object or array began, and how deep we are in it
+    for match in _TOKEN.finditer(text):
+        token, start = match.group(), match.start()
+        kind = token[0]
+        if secret_from >= 0:
+            depth += 1 if kind in "{[" else -1 if kind in "}]" else 0
+            if depth == 0:
+                pieces += [text[copied:secret_from], _MASKED_VALUE]
+                copied, secret_from = match.end(), -1
+            continue
+        if kind in "{[":
+            if secret_next:
+                secret_next, secret_from, depth = False, start, 1
+                continue
+            containers.append(kind)
+            key_next = kind == "{"
+        elif kind in "}]":
+            containers.pop()
+            key_next = False
+        elif kind == ",":
+            key_next = containers[-1] == "{"
+        elif kind == ":":
+            continue
+        elif key_next:
+            key_next = False
+            secret_next = _is_secret_field(token)
+        elif secret_next:
+            secret_next = False
+            if token != "null":  # as in the laid-out form: an absent secret stays visible
+                pieces += [text[copied:start], _MASKED_VALUE]
+                copied = match.end()
+    pieces.append(text[copied:])
+    # A lone surrogate cannot be stored as text; inside a JSON string its escape means the same.
+    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", "".join(pieces))
+
+
+@dataclass(frozen=True)
+class KeptBody:
+    """What is stored of a delivery body: never its secret."""
+
+    text: str
+    # PRETTY (laid out) or RAW (as received).
+    format: str
+    # Only the first ``limit`` bytes of the body are in ``text``.
+    truncated: bool
+    # Of the body as received, in bytes.
+    size: int
+    # sha256 of the body as received with every secret_key masked (a hash of the secret itself
+    # would let anyone with the database test guesses of it).
+    sha256: str
+
+
+def _cut(text: str, limit: int) -> tuple[str, bool]:
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text, False
+    return encoded[:limit].decode("utf-8", "ignore"), True
+
+
+def kept_body(envelope: Envelope, body: bytes, limit: int | None = None) -> KeptBody:
+    """The body to store, with every ``secret_key`` masked: laid out when that works, else as
+    received. With ``limit``, at most that many bytes are kept; a longer body is kept as
+    received and cut there.
+    """
+    as_received = masked_text(body)
+    size, digest = len(body), hashlib.sha256(as_received.encode("utf-8")).hexdigest()
+    if limit is not None and size > limit:
+        text, truncated = _cut(as_received, limit)
+        return KeptBody(text, RAW, truncated, size, digest)
+    max_length = max(LAID_OUT_FLOOR, LAID_OUT_GROWTH * size) if limit is None else limit
+    try:
+        pretty = masked_body(envelope, max_length)
+        why = f"laid out it would be longer than {max_length} characters"
+    except Exception as exc:  # whatever fails in laying it out, the body is still kept
+        pretty, why = None, f"{type(exc).__name__} while laying it out"
+    if pretty is not None and len(pretty.encode("utf-8")) <= max_length:
+        return KeptBody(pretty, PRETTY, False, size, digest)
+    if limit is None:
+        log.warning("delivery body kept as received: %s", why)
+        return KeptBody(as_received, RAW, False, size, digest)
+    text, truncated = _cut(as_received, limit)
+    return KeptBody(text, RAW, truncated, size, digest)

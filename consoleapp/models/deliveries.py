@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -31,7 +31,11 @@ class DeliveryEvent(db.Model):
 
 
 class Delivery(db.Model):
-    """One POST to a set's inbox, verified or rejected, with the secret masked."""
+    """One POST to a set's inbox, verified or rejected, with the secret masked.
+
+    A verified body is kept whole; of a rejected one only the first few KB. ``body_format`` says
+    how ``body`` shows it: laid out ("pretty") or as received ("raw").
+    """
 
     __tablename__ = "deliveries"
 
@@ -50,6 +54,11 @@ class Delivery(db.Model):
     rejection: Mapped[str | None] = mapped_column(String(200))
     headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     body: Mapped[str] = mapped_column(Text, default="")
+    body_format: Mapped[str] = mapped_column(String(8), default="pretty", server_default="pretty")
+    body_truncated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Of the body as received; unknown for deliveries stored before they were recorded.
+    body_size: Mapped[int | None]
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
 
     webhook_set: Mapped[WebhookSet] = relationship()
     event: Mapped[DeliveryEvent | None] = relationship()

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
 from ..extensions import db
+from ..livechat.deliveries import RAW
 from ..models import App, Delivery
 from ..services import inbox
 from .auth import login_required
@@ -23,6 +24,31 @@ POLL_SECONDS = 3
 def format_received_at(value: datetime) -> str:
     # Seconds matter here: retries of one event arrive seconds apart.
     return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@bp.app_template_filter("thousands")
+def format_thousands(value: int) -> str:
+    return f"{value:,}"
+
+
+@bp.app_template_filter("body_note")
+def body_note(delivery: Delivery) -> str:
+    """How the stored body shows what was received, in plain words."""
+    kept = f"{inbox.REJECTED_BODY_KEPT // 1024} KB"
+    if delivery.body_truncated:
+        size = format_thousands(delivery.body_size or 0)
+        return (
+            f"First {kept} of {size} bytes shown, as received: of a rejected delivery only "
+            f"the first {kept} are kept."
+        )
+    if delivery.body_format != RAW:
+        return "As received, pretty-printed."
+    if delivery.verified:
+        return "Shown as received: too deeply nested to lay out."
+    return (
+        f"Shown as received: laid out, it would be longer than the {kept} kept of a rejected "
+        "delivery."
+    )
 
 
 def chosen_filter(args: Mapping[str, str]) -> inbox.InboxFilter:

@@ -3,14 +3,18 @@
 It authenticates by ``secret_key`` (so CSRF does not apply), answers JSON only, and stores every
 delivery and commits before it answers 200. If the delivery cannot be stored it answers 503, so
 LiveChat retries. Nothing else happens before the answer: there is no processing to wait for.
+Rejected deliveries are stored in part (401), and past a limit a minute not at all (429). A body
+over the cap is 413, however it is sent; it is never cut short and stored.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import csrf, db, limiter
 from ..livechat import deliveries
@@ -21,12 +25,18 @@ log = logging.getLogger("consoleapp.receiver")
 
 bp = Blueprint("receiver", __name__, url_prefix="/hooks")
 # LiveChat authenticates with the secret key; a burst of real events must never be refused.
+# Rejected deliveries have a limit of their own (REJECTED_PER_MINUTE), counted after the check.
 csrf.exempt(bp)
 limiter.exempt(bp)
 
 NOT_JSON = "Send the delivery as JSON, with Content-Type: application/json."
 UNKNOWN_INBOX = "No webhook set has this inbox address. Copy it again from the Inbox tab."
 NOT_STORED = "The delivery could not be stored. Send it again later."
+TOO_MANY_REJECTED = (
+    "Too many deliveries with a wrong or missing secret key came to this inbox this minute, so "
+    "this one was not stored. Check the secret key, then send again after Retry-After seconds."
+)
+READ_CHUNK = 64 * 1024
 
 
 def inbox_url(inbox_token: str) -> str:
@@ -34,18 +44,44 @@ def inbox_url(inbox_token: str) -> str:
     return webhook_sets.inbox_url(current_app.config["PUBLIC_URL"], inbox_token)
 
 
+def read_body(limit: int) -> bytes:
+    """The whole body, or 413 when it is longer than ``limit``: never a shortened body.
+
+    Werkzeug stops reading a chunked body (no Content-Length) at the limit without saying that
+    more was coming. Reading up to one byte past the limit tells the two apart.
+    """
+    request.max_content_length = limit + 1
+    chunks, size = [], 0
+    while chunk := request.stream.read(READ_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @bp.post("/<inbox_token>")
-def receive_delivery(inbox_token: str) -> tuple[Response | str, int]:
+def receive_delivery(inbox_token: str) -> ResponseReturnValue:
     if not request.is_json:
         return error_response(415, NOT_JSON)
     try:
-        envelope = deliveries.parse_envelope(request.get_data(cache=False))
-        stored = inbox.store_delivery(inbox_token, envelope, list(request.headers.items()))
+        body = read_body(current_app.config["MAX_CONTENT_LENGTH"])
+        envelope = deliveries.parse_envelope(body)
+        checked = inbox.check_delivery(
+            inbox_token, envelope, rejected_per_minute=current_app.config["REJECTED_PER_MINUTE"]
+        )
+        # The check only read. End its transaction, so that no lock is held (SQLite's is on the
+        # whole database) while the body is laid out.
+        db.session.rollback()
+        stored = inbox.store_delivery(checked, envelope, body, list(request.headers.items()))
         db.session.commit()
     except deliveries.MalformedDelivery as exc:
         return error_response(400, str(exc))
     except inbox.UnknownInbox:
         return error_response(404, UNKNOWN_INBOX)
+    except inbox.TooManyRejected as exc:
+        db.session.rollback()
+        return (*error_response(429, TOO_MANY_REJECTED), {"Retry-After": str(exc.retry_after)})
     except SQLAlchemyError as exc:
         db.session.rollback()
         log.error("delivery not stored, answering 503: %s", type(exc).__name__)
