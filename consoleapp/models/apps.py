@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..crypto import EncryptedField, SecretUnavailable, new_uid
 from ..extensions import db
-from .accounts import User
+from .accounts import NEVER_REUSE_IDS, User
 from .base import utcnow
 
 
@@ -17,6 +17,7 @@ class App(db.Model):
     """A LiveChat app (Client ID) whose webhooks the console manages."""
 
     __tablename__ = "apps"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)

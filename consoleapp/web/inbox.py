@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request,
 from ..extensions import db
 from ..models import App, Delivery
 from ..services import inbox
-from .auth import login_required
+from .auth import background_poll, login_required
 from .receiver import inbox_url
 
 bp = Blueprint("inbox", __name__, url_prefix="/apps/<int:app_id>/inbox")
@@ -64,6 +64,7 @@ def list_deliveries(app_id: int):
 
 @bp.get("/after/<int:delivery_id>")
 @login_required
+@background_poll
 def newer_deliveries(app_id: int, delivery_id: int) -> Response:
     app = db.get_or_404(App, app_id)
     found = inbox.newer_than(app.id, chosen_filter(request.args), delivery_id)
