@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
-from flask.cli import with_appcontext
+from flask import Flask, current_app, url_for
+from flask.cli import AppGroup, with_appcontext
 
 from . import crypto
 from .extensions import db
+from .services import passwords, users
+
+users_cli = AppGroup("users", help="Console accounts.")
 
 
 @click.command("rotate-keys")
@@ -39,5 +42,28 @@ def rotate_keys() -> None:
     click.echo(f"Re-encrypted {count} secrets with the newest key.")
 
 
+@users_cli.command("reset-password")
+@click.argument("email")
+@with_appcontext
+def reset_password(email: str) -> None:
+    """Print a one-time link (valid 1 hour) to choose a new password for EMAIL.
+
+    For an owner locked out of their own console; the link is built on PUBLIC_URL.
+    """
+    user = users.find_by_email(email.strip().lower())
+    if user is None:
+        raise click.ClickException(
+            f"No account has the email {email.strip()!r}. Check the spelling; the team page "
+            "lists every account."
+        )
+    token = passwords.create_reset_link(None, user)
+    db.session.commit()
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
+        link = url_for("auth.reset_password", token=token, _external=True)
+    click.echo(f"Password reset link for {user.email} (works once, for 1 hour):")
+    click.echo(link)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(rotate_keys)
+    app.cli.add_command(users_cli)

@@ -94,6 +94,17 @@ SETTINGS = [
         "on in sandbox mode",
         "Creating an app asks the sandbox for a Client ID, secret and developer token.",
     ),
+    Setting(
+        "SESSION_IDLE_MINUTES",
+        "60",
+        "A sign-in ends after this many minutes without a page load or form post (a page's "
+        "own live updates do not count).",
+    ),
+    Setting(
+        "SESSION_MAX_HOURS",
+        "12",
+        "A sign-in ends this many hours after it started, however active.",
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of the console's own logger."),
 ]
 
@@ -155,6 +166,23 @@ def _per_minute(name: str, raw: str, default: int) -> int:
     if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ConfigurationError(f"{name} must be a whole number of at least 1, not {raw!r}.")
     return int(raw)
+
+
+# Upper bounds keep every session time computable; a year is longer than anyone needs.
+SESSION_LIMITS = {
+    "SESSION_IDLE_MINUTES": ("60", "minutes", 366 * 24 * 60),
+    "SESSION_MAX_HOURS": ("12", "hours", 366 * 24),
+}
+
+
+def _session_limit(name: str, raw: str | None) -> int:
+    default, unit, highest = SESSION_LIMITS[name]
+    value = (raw or "").strip() or default
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= highest:
+        raise ConfigurationError(
+            f"{name} must be a whole number of {unit} from 1 to {highest}, not {value!r}."
+        )
+    return int(value)
 
 
 def parse_fernet_keys(raw: str) -> list[str]:
@@ -232,6 +260,10 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
             "REJECTED_PER_MINUTE", env.get("REJECTED_PER_MINUTE", ""), default=60
         ),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO").upper(),
+        "SESSION_IDLE_MINUTES": _session_limit(
+            "SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES")
+        ),
+        "SESSION_MAX_HOURS": _session_limit("SESSION_MAX_HOURS", env.get("SESSION_MAX_HOURS")),
         "SANDBOX_URL": f"{public_url}/sandbox"
         if sandbox and _flag(env.get("SANDBOX_PROVISIONING"), default=True)
         else None,

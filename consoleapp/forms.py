@@ -91,6 +91,7 @@ def new_password_field(label: str = "Password") -> PasswordField:
     return PasswordField(
         label,
         description=f"At least {PASSWORD_MIN} characters.",
+        render_kw={"autocomplete": "new-password"},
         validators=[
             InputRequired("Choose a password."),
             Length(
@@ -134,6 +135,22 @@ class InviteForm(FlaskForm):
 
 class AcceptInvitationForm(FlaskForm):
     password = new_password_field("Choose a password")
+
+
+class PasswordResetForm(FlaskForm):
+    password = new_password_field("New password")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        render_kw={"autocomplete": "current-password"},
+        validators=[
+            InputRequired("Enter your current password."),
+            Length(max=PASSWORD_MAX, message=f"A password has at most {PASSWORD_MAX} characters."),
+        ],
+    )
+    new_password = new_password_field("New password")
 
 
 class RoleForm(FlaskForm):

@@ -67,8 +67,21 @@ def add_user(app: Flask, email: str, role: Role = Role.OWNER) -> int:
 
 
 def sign_in(client: FlaskClient, user_id: int) -> None:
+    """Sign ``client`` in as the user: a real session row, its token in the client's cookie."""
+    from consoleapp.services import sessions
+
+    app = client.application
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None, f"no user with id {user_id} to sign in"
+        token = sessions.start(
+            user, sessions.Lifetimes.from_config(app.config), "test client", "127.0.0.1"
+        )
+        db.session.commit()
     with client.session_transaction() as session:
-        session["user_id"] = user_id
+        session.clear()
+        session["_user_id"] = token
+        session["_fresh"] = True
 
 
 class LiveServer:

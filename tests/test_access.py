@@ -16,6 +16,10 @@ PUBLIC_POSTS = {
     "auth.login": 302,  # a signed-in visitor is sent on
     "auth.logout": 302,
     "auth.accept_invitation": 404,  # unknown token
+    "auth.reset_password": 404,  # unknown token
+    # Every role may manage its own account: an empty form is refused, nothing else open ends.
+    "account.change_password": 422,
+    "account.end_other_sessions": 302,
 }
 # Plausible submissions, so that a route which forgot its role check would change something.
 FORMS = {
@@ -78,20 +82,24 @@ def is_csrf_exempt(app, path: str) -> bool:
 def test_viewer_is_refused_on_every_post_route(app, client, owner_id):
     values = seed(app)
     viewer_id = add_user(app, "viewer@example.com", Role.VIEWER)
-    before = row_counts(app)
     checked = []
     for rule in console_rules(app, "POST"):
         path = path_for(rule, values)
         if is_csrf_exempt(app, path):
             continue  # machine endpoints (the webhook receiver) authenticate by secret
         sign_in(client, viewer_id)
+        before = row_counts(app)
         response = client.post(path, data=FORMS.get(rule.endpoint, {}))
         expected = PUBLIC_POSTS.get(rule.endpoint, 403)
         assert response.status_code == expected, rule.endpoint
         if expected == 403:
             assert "Your role can look but not change this" in response.get_data(as_text=True)
+        if rule.endpoint == "auth.logout":
+            before["user_sessions"] -= 1  # signing out ends this session, and only that
         assert row_counts(app) == before, rule.endpoint
+        client.post("/logout")  # each route is tried from a session of its own
         checked.append(rule.endpoint)
+    assert row_counts(app)["user_sessions"] == 0
     assert set(FORMS) <= set(checked)
     with app.app_context():
         assert db.session.get(App, values["app_id"]).name == "Seeded"
@@ -171,7 +179,7 @@ def test_a_removed_accounts_open_session_is_signed_out(app, client, owner_id):
     assert response.headers["Location"].startswith("/login")
     assert row_counts(app) == before
     with client.session_transaction() as session:
-        assert "user_id" not in session
+        assert "_user_id" not in session
     # A new account that happens to reuse the id does not inherit the old session either.
     assert client.get("/apps/").status_code == 302
 
@@ -203,7 +211,7 @@ def test_sign_in_bad_input(app, client, owner_id, data, message):
     assert message in response.get_data(as_text=True).replace("&#39;", "'")
     assert row_counts(app) == before  # no sign-in recorded
     with client.session_transaction() as session:
-        assert "user_id" not in session
+        assert "_user_id" not in session
 
 
 @pytest.mark.parametrize(

@@ -120,4 +120,4 @@ def test_deleted_users_open_session_is_signed_out(app, client, owner_id):
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")
     with client.session_transaction() as session:
-        assert "user_id" not in session
+        assert "_user_id" not in session

@@ -69,3 +69,33 @@ def test_every_page_renders_cleanly(app, client, owner_id, role):
         assert not INLINE_SCRIPT.search(html), url
         assert not INLINE_HANDLER.search(html), url
         assert not STYLE_ATTRIBUTE.search(html), url
+
+
+def assert_clean_page(html: str, url: str) -> None:
+    assert re.search(r"<title>[^<]+ · consoleapp</title>", html), url
+    assert "<h1" in html, url
+    assert not INLINE_SCRIPT.search(html), url
+    assert not INLINE_HANDLER.search(html), url
+    assert not STYLE_ATTRIBUTE.search(html), url
+
+
+def test_account_and_password_reset_pages_render_cleanly(app, client, owner_id):
+    """The pages behind a token or a POST, which the walk above cannot reach by itself."""
+    teammate_id = add_user(app, "teammate@example.com", Role.ADMIN)
+    sign_in(client, owner_id)
+    assert "/account" in [url for _, url in page_urls(app, 0)]
+    pages = [client.get("/account"), client.post("/account/password", data={})]
+    made = client.post(f"/team/{teammate_id}/password-reset")
+    assert made.status_code == 201
+    pages.append(made)
+    token = re.search(r"/password-reset/([\w-]+)", made.get_data(as_text=True)).group(1)
+    visitor = app.test_client()
+    pages += [
+        visitor.get(f"/password-reset/{token}"),
+        visitor.post(f"/password-reset/{token}", data={"password": "short"}),
+    ]
+    visitor.post(f"/password-reset/{token}", data={"password": "a long enough password"})
+    pages += [visitor.get(f"/password-reset/{token}"), visitor.get("/password-reset/unknown")]
+    assert [page.status_code for page in pages] == [200, 422, 201, 200, 422, 410, 404]
+    for page in pages:
+        assert_clean_page(page.get_data(as_text=True), page.request.path)

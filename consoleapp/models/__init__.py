@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from .accounts import AuditEvent, Invitation, Role, User
+from .accounts import AuditEvent, Invitation, PasswordReset, Role, User
 from .apps import App
 from .base import utcnow
 from .deliveries import Delivery, DeliveryEvent
 from .installations import Installation
+from .sessions import UserSession
 from .webhooks import (
     RegisteredWebhook,
     RegistrationState,
@@ -22,10 +23,12 @@ __all__ = [
     "DeliveryEvent",
     "Installation",
     "Invitation",
+    "PasswordReset",
     "RegisteredWebhook",
     "RegistrationState",
     "Role",
     "User",
+    "UserSession",
     "WebhookSet",
     "WebhookTrigger",
     "WizardStep",

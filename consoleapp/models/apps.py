@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from ..app_names import KEY_MAX, NAME_MAX, name_key
 from ..crypto import EncryptedField, SecretUnavailable, new_uid
 from ..extensions import db
-from .accounts import User
+from .accounts import NEVER_REUSE_IDS, User
 from .base import utcnow
 
 
@@ -18,7 +18,7 @@ class App(db.Model):
     """A LiveChat app (Client ID) whose webhooks the console manages."""
 
     __tablename__ = "apps"
-    __table_args__ = (Index("uq_apps_name_key", "name_key", unique=True),)
+    __table_args__ = (Index("uq_apps_name_key", "name_key", unique=True), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_uid)

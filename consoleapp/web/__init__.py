@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import (
+    account,
     apps,
     audit,
     auth,
@@ -27,6 +28,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(apps.bp)
     app.register_blueprint(team.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(receiver.bp)
     app.register_blueprint(inbox.bp)

@@ -1,4 +1,11 @@
-"""First run, sign-in, sign-out, invitation links, and the role checks every view uses."""
+"""First run, sign-in, sign-out, invitation and password reset links, and the role checks every
+view uses.
+
+Sessions live on the server (services/sessions.py). Flask-Login does the plumbing with its
+alternative-token pattern: the id it keeps in the signed cookie is the session's random token,
+and the user loader finds the session by the token's hash, checks that it is still open, and
+returns its user. ``g.user`` is that user, or None, on every request.
+"""
 
 from __future__ import annotations
 
@@ -11,32 +18,72 @@ from flask import (
     Blueprint,
     Flask,
     abort,
+    current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from flask_login import current_user, login_user, logout_user
 
-from ..extensions import db, limiter
-from ..forms import AcceptInvitationForm, ConfirmForm, LoginForm, SetupForm
+from ..extensions import db, limiter, login_manager
+from ..forms import AcceptInvitationForm, ConfirmForm, LoginForm, PasswordResetForm, SetupForm
 from ..models import Role, User
-from ..services import users
+from ..services import passwords, sessions, users
+from .errors import wants_json
 
 bp = Blueprint("auth", __name__)
+
+SIGNED_OUT = "You were signed out. Reload the page to sign in."
+SESSION_ENDED = "Your session has ended. Sign in again to continue."
+
+
+def background_poll(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a JSON endpoint that page scripts poll: it does not count as activity.
+
+    Otherwise an open tab would keep its session alive forever. Page loads and form posts count.
+    """
+    view.background_poll = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_background_poll() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "background_poll", False))
+
+
+def lifetimes() -> sessions.Lifetimes:
+    return sessions.Lifetimes.from_config(current_app.config)
+
+
+@login_manager.user_loader
+def load_session_user(token: str) -> User | None:
+    found = sessions.resume(token, lifetimes(), activity=not is_background_poll())
+    row = found.session
+    user = row.user if row is not None else None
+    g.user_session_id = row.id if row is not None else None
+    if found.wrote:
+        # Only this session's bookkeeping is pending: nothing of the view has run yet.
+        db.session.commit()
+    if user is not None:
+        user.session_token = token
+    return user
 
 
 def load_signed_in_user() -> None:
     g.user = None
-    user_id = session.get("user_id")
-    if user_id is None:
+    g.user_session_id = None
+    if request.endpoint == "static" or "_user_id" not in session:
         return
-    user = db.session.get(User, user_id)
-    if user is None:
-        # The account was removed while this session was open.
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
+        # Signed out elsewhere, expired, or the account was removed: forget the dead token.
         session.clear()
+        flash(SESSION_ENDED, "warning")
         return
     g.user = user
 
@@ -45,6 +92,9 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapped(**kwargs: Any) -> Any:
         if g.user is None:
+            if is_background_poll() or wants_json():
+                # Page scripts stop polling on this and tell the person to reload.
+                return jsonify(error={"status": 401, "message": SIGNED_OUT}), 401
             if not users.has_users():
                 return redirect(url_for("auth.setup"))
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -82,9 +132,27 @@ def safe_next(target: str | None) -> str:
 
 
 def start_session(user: User) -> None:
+    """Open a server-side session for ``user`` and put its token in this browser's cookie."""
+    token = sessions.start(
+        user, lifetimes(), request.headers.get("User-Agent", ""), request.remote_addr
+    )
+    db.session.commit()
     session.clear()
-    session["user_id"] = user.id
     session.permanent = False
+    user.session_token = token
+    login_user(user, remember=False)
+    session.pop("_id", None)  # a hash of IP and browser, used only by session_protection
+    g.user = user
+
+
+def end_this_session() -> None:
+    if g.get("user_session_id") is not None:
+        sessions.end(g.user_session_id)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    g.user = None
+    g.user_session_id = None
 
 
 @bp.route("/setup", methods=["GET", "POST"])
@@ -127,7 +195,7 @@ def login():
 @bp.post("/logout")
 def logout():
     # CSRFProtect has already checked the form's token.
-    session.clear()
+    end_this_session()
     flash("You are signed out.", "success")
     return redirect(url_for("auth.login"))
 
@@ -152,6 +220,35 @@ def accept_invitation(token: str):
     return render_template("auth/accept.html", form=form, invitation=invitation), status
 
 
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    check = passwords.check_reset(token)
+    if check.problem is not None:
+        return _reset_refused(check.problem)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        problem = passwords.reset_password(check.reset, form.password.data)
+        if problem is not None:
+            db.session.rollback()
+            return _reset_refused(problem)
+        db.session.commit()
+        # Whoever was signed in in this browser signs in again, with the new password.
+        end_this_session()
+        flash(
+            "Your password is changed and every session of the account ended. Sign in "
+            "with the new password.",
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    return render_template("auth/password_reset.html", form=form, reset=check.reset), status
+
+
+def _reset_refused(problem: passwords.ResetProblem):
+    status = 404 if problem is passwords.ResetProblem.UNKNOWN else 410
+    return render_template("auth/password_reset_invalid.html", problem=problem.name), status
+
+
 @bp.get("/")
 def index():
     if not users.has_users():
@@ -162,6 +259,9 @@ def index():
 
 
 def init_app(app: Flask) -> None:
+    # The session row is the record of truth: no fingerprint checks, no remember-me cookie.
+    login_manager.session_protection = None
+    login_manager.init_app(app, add_context_processor=False)
     app.before_request(load_signed_in_user)
 
     @app.context_processor

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
+
+from . import browsers
 
 AUDIT_ACTIONS = {
     "user.created_owner": "created the owner account",
@@ -15,6 +17,10 @@ AUDIT_ACTIONS = {
     "user.joined": "joined the team",
     "user.role_changed": "changed a role",
     "user.removed": "removed a teammate",
+    "user.password_changed": "changed their password",
+    "user.password_reset_link_created": "made a password reset link",
+    "user.password_reset": "set a new password with a reset link",
+    "user.sessions_ended": "signed out their other sessions",
     "app.created": "created an app",
     "app.renamed": "renamed an app",
     "app.deleted": "deleted an app",
@@ -27,6 +33,15 @@ AUDIT_ACTIONS = {
 
 def format_datetime(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+def duration(value: timedelta) -> str:
+    """12 hours, 1 hour, 90 minutes: the largest whole unit."""
+    minutes = int(value.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def audit_action(action: str) -> str:
@@ -46,4 +61,6 @@ def audit_details(details: dict[str, Any] | None) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(audit_action)
+    app.add_template_filter(duration)
+    app.add_template_filter(browsers.describe, "browser")
     app.add_template_filter(audit_details)

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..livechat.deliveries import RAW
 from ..models import App, Delivery
 from ..services import inbox
-from .auth import login_required
+from .auth import background_poll, login_required
 from .receiver import inbox_url
 
 bp = Blueprint("inbox", __name__, url_prefix="/apps/<int:app_id>/inbox")
@@ -90,6 +90,7 @@ def list_deliveries(app_id: int):
 
 @bp.get("/after/<int:delivery_id>")
 @login_required
+@background_poll
 def newer_deliveries(app_id: int, delivery_id: int) -> Response:
     app = db.get_or_404(App, app_id)
     found = inbox.newer_than(app.id, chosen_filter(request.args), delivery_id)

@@ -32,7 +32,7 @@ from ..forms import ConfirmForm
 from ..livechat.accounts import AccountsError, AuthorizationStart
 from ..models import App, Installation
 from ..services import installation as installs
-from .auth import editor_required, login_required
+from .auth import background_poll, editor_required, login_required
 
 bp = Blueprint("install", __name__, url_prefix="/apps")
 log = logging.getLogger("consoleapp.install")
@@ -125,6 +125,7 @@ def callback(app_id: int) -> Any:
 
 @bp.get("/<int:app_id>/install/status")
 @login_required
+@background_poll
 def status(app_id: int) -> Any:
     app = db.get_or_404(App, app_id)
     response = jsonify(installs.status(app))

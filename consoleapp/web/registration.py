@@ -10,7 +10,7 @@ from ..livechat.configuration import DEADLINE, ConfigurationApi
 from ..models import App, WebhookSet, WizardStep
 from ..services import registration, webhook_sets
 from ..services.registration import Outcome
-from .auth import editor_required, login_required
+from .auth import background_poll, editor_required, login_required
 from .wizard import load, out_of_order
 
 bp = Blueprint("registration", __name__, url_prefix="/apps/<int:app_id>/webhooks/<set_uid>")
@@ -84,6 +84,7 @@ def show_progress(app_id: int, set_uid: str):
 
 @bp.get("/registration.json")
 @login_required
+@background_poll
 def progress_status(app_id: int, set_uid: str) -> Response:
     _, webhook_set = load(app_id, set_uid)
     rows = webhook_sets.rows_for_display(webhook_set)

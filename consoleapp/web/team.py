@@ -7,14 +7,17 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from ..extensions import db
 from ..forms import ConfirmForm, InviteForm, RoleForm
 from ..models import Invitation, Role, User
-from ..services import users
+from ..services import passwords, users
 from .auth import editor_required, login_required
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
 
 def _team_page(
-    invite_form: InviteForm | None = None, invite_link: str | None = None, status: int = 200
+    invite_form: InviteForm | None = None,
+    invite_link: str | None = None,
+    status: int = 200,
+    reset_link: tuple[str, str] | None = None,
 ):
     return render_template(
         "team/list.html",
@@ -24,6 +27,7 @@ def _team_page(
         role_form=RoleForm(formdata=None),
         confirm_form=ConfirmForm(formdata=None),
         invite_link=invite_link,
+        reset_link=reset_link,
     ), status
 
 
@@ -96,3 +100,23 @@ def remove_user(user_id: int):
     db.session.commit()
     flash(f"{email} was removed and signed out.", "success")
     return redirect(url_for("team.list_team"))
+
+
+@bp.post("/<int:user_id>/password-reset")
+@editor_required
+def create_reset_link(user_id: int):
+    target = db.get_or_404(User, user_id)
+    try:
+        token = passwords.create_reset_link(g.user, target)
+    except users.UserError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("team.list_team"))
+    db.session.commit()
+    link = url_for("auth.reset_password", token=token, _external=True)
+    flash(
+        f"Password reset link for {target.email} created. Copy it below now: it is shown only "
+        "once, works once, and expires in 1 hour.",
+        "success",
+    )
+    response = _team_page(reset_link=(target.email, link))
+    return response[0], 201, {"Cache-Control": "no-store"}

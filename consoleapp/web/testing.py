@@ -21,7 +21,7 @@ from ..livechat.configuration import DEADLINE, LiveChatError
 from ..livechat.sandbox_events import SandboxEvents, Scenario
 from ..models import App
 from ..services import testing
-from .auth import editor_required, login_required
+from .auth import background_poll, editor_required, login_required
 
 bp = Blueprint("testing", __name__, url_prefix="/apps/<int:app_id>/test")
 
@@ -82,6 +82,7 @@ def show_checklist(app_id: int):
 
 @bp.get("/status")
 @login_required
+@background_poll
 def checklist_status(app_id: int) -> Response:
     app = db.get_or_404(App, app_id)
     response = jsonify(testing.as_json(testing.checklist(app)))

@@ -1,7 +1,7 @@
 """app names compared by what they look like (name_key)
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-26 10:00:00
 
 Existing apps get their key. Apps whose names already look the same (saved before lookalikes
@@ -18,7 +18,7 @@ from alembic import op
 from consoleapp.app_names import KEY_MAX, NAME_MAX, name_key
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

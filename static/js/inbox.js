@@ -58,6 +58,11 @@
     try {
       const response = await fetch(url, { headers: { Accept: "application/json" } });
       const type = response.headers.get("Content-Type") || "";
+      if (response.status === 401) {
+        status.textContent = "Live updates stopped: you were signed out.";
+        window.consoleSignedOut();
+        return;
+      }
       if (!response.ok || !type.includes("application/json")) {
         // Signed out or gone: stop quietly; a reload shows why.
         status.textContent = "Live updates stopped. Reload the page to see new deliveries.";

@@ -35,7 +35,10 @@
     polls += 1;
     if (polls > 300) return;  // stop after ten minutes
     fetch(panel.dataset.installStatus, { headers: { Accept: "application/json" } })
-      .then((response) => (response.ok ? response.json() : null))
+      .then((response) => {
+        if (response.status === 401) window.consoleSignedOut();  // and stop polling
+        return response.ok ? response.json() : null;
+      })
       .then((body) => {
         if (!body) return;
         const now = JSON.stringify(body.installations);

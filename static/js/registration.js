@@ -4,6 +4,7 @@
   const card = document.querySelector("[data-registration-status]");
   if (!card || !window.fetch) return;
   const statusUrl = card.dataset.registrationStatus;
+  let timer = null;
 
   function render(status) {
     const bar = card.querySelector("[data-progress] progress");
@@ -22,7 +23,13 @@
 
   function poll() {
     return fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then((response) => (response.ok ? response.json() : null))
+      .then((response) => {
+        if (response.status === 401) {
+          clearInterval(timer);
+          window.consoleSignedOut();
+        }
+        return response.ok ? response.json() : null;
+      })
       .then((status) => { if (status) render(status); })
       .catch(() => {});
   }
@@ -33,7 +40,7 @@
     event.preventDefault();
     const button = form.querySelector("button[type=submit]");
     if (button) { button.disabled = true; button.textContent = "Registering…"; }
-    const timer = setInterval(poll, 700);
+    timer = setInterval(poll, 700);
     // "manual": the redirect is not followed here, so its flash message waits for the page.
     const options = { method: "POST", body: new FormData(form), credentials: "same-origin", redirect: "manual" };
     fetch(form.action, options)

@@ -31,6 +31,10 @@
         headers: { Accept: "application/json" },
       });
       const type = response.headers.get("Content-Type") || "";
+      if (response.status === 401) {
+        window.consoleSignedOut();
+        return;  // signed out: no more polls
+      }
       if (response.ok && type.startsWith("application/json")) show(await response.json());
     } catch {
       // A missed poll is retried on the next tick; the page itself stays correct.

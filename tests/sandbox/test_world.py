@@ -24,6 +24,7 @@ from consoleapp.sandbox.world_models import (
     SandboxDelivery,
     SandboxGroup,
 )
+from support import sign_in
 
 
 def _count(model) -> int:
@@ -169,7 +170,6 @@ def test_fault_form_rejects_bad_values(sandbox_app):
 
 def test_console_navigation_links_to_the_sandbox(sandbox_app, owner_id):
     client = sandbox_app.test_client()
-    with client.session_transaction() as session:
-        session["user_id"] = owner_id
+    sign_in(client, owner_id)
     html = client.get("/apps/").get_data(as_text=True)
     assert 'href="/sandbox/"' in html
