@@ -602,7 +602,7 @@ def test_the_migration_keeps_rows_and_their_references_on_sqlite(tmp_path, datab
                     "VALUES ('2026-01-01', 2, 'app.created', 'Helpdesk', '{}')",
                 ):
                     connection.exec_driver_sql(statement)
-            upgrade()
+            upgrade(revision="0006")
             with db.engine.begin() as connection:
 
                 def one(sql: str):
