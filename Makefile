@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The address people and LiveChat use; it follows PORT unless you set it.
+PUBLIC_URL ?= http://$(HOST):$(PORT)
+export PUBLIC_URL
 
 .PHONY: run test lint format migrate browser clean
 
@@ -20,9 +23,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The whole console: gunicorn (web) and a worker (background work), as in the Procfile.
+# Ctrl-C stops both.
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
-	$(FLASK) run --host $(HOST) --port $(PORT) --with-threads
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 # Debian's Chromium drives the browser tests (Playwright never downloads a browser here).
 browser:

@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, config, crypto, database, security
-from .extensions import csrf, db, limiter, migrate
+from .extensions import csrf, db, limiter, migrate, queue
 from .web import register_blueprints
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +42,7 @@ def create_app(
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    queue.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
     if app.config["LIVECHAT_MODE"] == "sandbox":

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup, with_appcontext
 
 from . import crypto
-from .extensions import db
+from .extensions import db, queue
 from .services import passwords, users
+from .taskqueue import where
 
 users_cli = AppGroup("users", help="Console accounts.")
 
@@ -64,6 +67,39 @@ def reset_password(email: str) -> None:
     click.echo(link)
 
 
+@click.command("worker")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Tasks run at once (default: the WORKER_THREADS setting).",
+)
+@with_appcontext
+def worker(threads: int | None) -> None:
+    """Run background work (registration runs, deliveries, retention) until stopped.
+
+    Start one or more on each machine beside the web processes; Ctrl-C (SIGINT) lets the tasks
+    in hand finish, SIGTERM stops at once. Anything a stopped worker held is picked up again.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    count = threads or app.config["WORKER_THREADS"]
+    try:
+        queue.run_worker_start()
+        consumer = queue.consumer(count)
+    except Exception as exc:
+        raise click.ClickException(
+            f"The task queue ({where(queue.url)}) cannot be opened: {type(exc).__name__}. "
+            "Check TASK_QUEUE_URL and that the queue's server is running."
+        ) from exc
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    click.echo(f"Worker started: {count} threads, queue {where(queue.url)}.")
+    consumer.run()
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(rotate_keys)
+    app.cli.add_command(worker)
     app.cli.add_command(users_cli)

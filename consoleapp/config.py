@@ -15,6 +15,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from .taskqueue import storage_for
+
 
 class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed; the message names it."""
@@ -106,6 +108,28 @@ SETTINGS = [
         "A sign-in ends this many hours after it started, however active.",
     ),
     Setting("LOG_LEVEL", "INFO", "Log level of the console's own logger."),
+    Setting(
+        "TASK_QUEUE_URL",
+        "sqlite:///<instance>/tasks.db",
+        "Where background work waits for a worker: a SQLite file on one machine, "
+        "`redis://host:6379/0` or `postgresql://user@host/db` when several machines serve.",
+    ),
+    Setting(
+        "WORKER_THREADS",
+        "4",
+        "How many tasks one worker process (`flask --app wsgi worker`) runs at once.",
+    ),
+    Setting(
+        "REGISTRATION_IN_FLIGHT",
+        "8",
+        "How many calls to LiveChat one registration run makes at once (1 to 32).",
+    ),
+    Setting(
+        "REGISTRATION_LEASE_SECONDS",
+        "15",
+        "How long a worker's hold on a registration run lasts unless it renews it; a run whose "
+        "worker died goes on on another worker after this long.",
+    ),
 ]
 
 LIVE_ACCOUNTS_URL = "https://accounts.livechat.com"
@@ -160,12 +184,30 @@ def _proxy_count(raw: str) -> int:
 
 
 def _per_minute(name: str, raw: str, default: int) -> int:
-    raw = raw.strip()
+    return _whole_number(name, raw, default)
+
+
+def _whole_number(name: str, raw: str | None, default: int, highest: int | None = None) -> int:
+    raw = (raw or "").strip()
     if not raw:
         return default
     if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ConfigurationError(f"{name} must be a whole number of at least 1, not {raw!r}.")
+    if highest is not None and int(raw) > highest:
+        raise ConfigurationError(f"{name} must be a whole number from 1 to {highest}, not {raw}.")
     return int(raw)
+
+
+def _task_queue_url(raw: str | None, instance: Path) -> str:
+    url = (raw or "").strip() or f"sqlite:///{instance / 'tasks.db'}"
+    try:
+        storage_for(url)
+    except ValueError:
+        raise ConfigurationError(
+            "TASK_QUEUE_URL must start with sqlite:///, redis://, postgresql:// or memory://, "
+            f"not {url.split(':', 1)[0]!r}."
+        ) from None
+    return url
 
 
 # Upper bounds keep every session time computable; a year is longer than anyone needs.
@@ -264,6 +306,14 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
             "SESSION_IDLE_MINUTES", env.get("SESSION_IDLE_MINUTES")
         ),
         "SESSION_MAX_HOURS": _session_limit("SESSION_MAX_HOURS", env.get("SESSION_MAX_HOURS")),
+        "TASK_QUEUE_URL": _task_queue_url(env.get("TASK_QUEUE_URL"), instance),
+        "WORKER_THREADS": _whole_number("WORKER_THREADS", env.get("WORKER_THREADS"), 4, 64),
+        "REGISTRATION_IN_FLIGHT": _whole_number(
+            "REGISTRATION_IN_FLIGHT", env.get("REGISTRATION_IN_FLIGHT"), 8, 32
+        ),
+        "REGISTRATION_LEASE_SECONDS": _whole_number(
+            "REGISTRATION_LEASE_SECONDS", env.get("REGISTRATION_LEASE_SECONDS"), 15, 3600
+        ),
         "SANDBOX_URL": f"{public_url}/sandbox"
         if sandbox and _flag(env.get("SANDBOX_PROVISIONING"), default=True)
         else None,

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 
 from consoleapp.extensions import db, limiter
 from consoleapp.models import Role
-from support import LiveServer, add_user, make_app, sign_in
+from support import LiveServer, ThreadedWorker, add_user, make_app, sign_in
 
 # -- network guard -------------------------------------------------------------------------
 
@@ -129,8 +129,11 @@ def live_server_factory(tmp_path, database_url) -> Iterator:
     PUBLIC_URL is the server's own address, so the console reaches its sandbox over HTTP.
     """
     started: list[tuple[LiveServer, threading.Thread]] = []
+    workers: list[ThreadedWorker] = []
 
-    def factory(**overrides: object) -> LiveServer:
+    def factory(worker: bool = True, **overrides: object) -> LiveServer:
+        """``worker``: run queued tasks in threads, as a worker process would; without one,
+        tasks wait until the test runs them (``run_queued_tasks``)."""
         server = make_server("127.0.0.1", 0, None, threaded=True)
         environ = {"PUBLIC_URL": f"http://127.0.0.1:{server.server_port}"}
         environ.update(overrides.pop("ENVIRON", {}))
@@ -143,9 +146,13 @@ def live_server_factory(tmp_path, database_url) -> Iterator:
         thread.start()
         live = LiveServer(app, server)
         started.append((live, thread))
+        if worker and not workers:
+            workers.append(ThreadedWorker())
         return live
 
     yield factory
+    for running in workers:
+        running.stop()
     for live, thread in started:
         live.server.shutdown()
         thread.join(timeout=5)

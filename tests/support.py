@@ -47,6 +47,9 @@ def make_app(tmp_path, database_url: str, **overrides: object) -> Flask:
         "DATABASE_URL": database_url,
         # Tests that want the sandbox to provision new apps turn this on with a live server.
         "SANDBOX_PROVISIONING": "off",
+        # Queued tasks wait in memory until a test runs them (run_queued_tasks) or starts a
+        # worker in threads (task_worker).
+        "TASK_QUEUE_URL": "memory://",
     }
     environ.update(overrides.pop("ENVIRON", {}))
     config = {
@@ -151,3 +154,41 @@ def row_counts(app) -> dict[str, int]:
             ).scalar_one()
             for table in db.metadata.sorted_tables
         }
+
+
+# -- the task queue ------------------------------------------------------------------------
+
+
+def run_queued_tasks(limit: int = 10_000) -> int:
+    """Run every task queued now (and any they queue), in this thread, as a worker would.
+
+    Scheduled tasks (retries, watches) stay scheduled. Returns how many ran.
+    """
+    from consoleapp.extensions import queue
+
+    count = 0
+    while count < limit and (task := queue.huey.dequeue()) is not None:
+        if not queue.huey.ready_to_run(task):
+            queue.huey.add_schedule(task)  # a retry or a watch for later, as a worker does
+            continue
+        task.execute()
+        count += 1
+    return count
+
+
+class ThreadedWorker:
+    """A worker in threads of the test process, like ``flask --app wsgi worker``."""
+
+    def __init__(self, threads: int = 4) -> None:
+        from consoleapp.extensions import queue
+
+        queue.run_worker_start()
+        self.consumer = queue.consumer(threads)
+        self.consumer.shutdown_timeout = 30
+        # Consumer.start would take over SIGINT and SIGTERM; start its threads only.
+        self.consumer.scheduler.start()
+        for _, worker in self.consumer.worker_threads:
+            worker.start()
+
+    def stop(self) -> None:
+        self.consumer.stop(graceful=True)

@@ -25,7 +25,7 @@ from consoleapp.models import (
     WizardStep,
     utcnow,
 )
-from support import add_user, sign_in
+from support import add_user, run_queued_tasks, sign_in
 
 SANDBOX = "http://sandbox.test/sandbox"
 SCENARIOS = {
@@ -386,8 +386,8 @@ def test_the_filters_shape_what_the_sandbox_is_asked_for(mocked_sandbox):
 @pytest.fixture
 def live(live_server_factory):
     return live_server_factory(
+        worker=False,
         ENVIRON={"SANDBOX_PROVISIONING": "on"},
-        SANDBOX_DELIVERY_THREAD=False,
         SANDBOX_DELIVERY_TIMEOUT=5,
     )
 
@@ -427,6 +427,7 @@ def test_a_button_makes_the_sandbox_fire_a_real_event_that_turns_the_row_verifie
     console.post(f"{base}/{uid}/secret/own", data={"secret_key": "testing-secret-key-123"})
     console.post(f"{base}/{uid}/triggers/save", data={"t_incoming_chat-chosen": "y"})
     assert console.post(f"{base}/{uid}/register").status_code == 302
+    assert run_queued_tasks() == 1
     install_in_sandbox(live, app_id)
 
     page = text_of(console.get(f"/apps/{app_id}/test/"))

@@ -641,6 +641,7 @@ def wizard_posts(app_id: int, uid: str) -> dict[str, dict]:
         f"{base(app_id)}/{uid}/delete": {},
         f"{base(app_id)}/{uid}/register": {},
         f"{base(app_id)}/{uid}/cancel": {},
+        f"{base(app_id)}/{uid}/remove": {},
     }
 
 

@@ -161,11 +161,13 @@ class ConfigurationApi:
         max_attempts: int = MAX_ATTEMPTS,
         timeout: tuple[float, float] = TIMEOUT,
         deadline: float = DEADLINE,
+        pool_size: int = 10,
     ) -> None:
         self.url = f"{base_url.rstrip('/')}/v{version}/configuration/action"
         self.timeout = timeout
         self.credential = credential
-        self.session = session or protect(requests.Session(), deadline)
+        # One pooled session; ``pool_size`` keeps that many connections for calls at once.
+        self.session = session or protect(requests.Session(), deadline, pool_size=pool_size)
         self.sleep = sleep
         self.max_attempts = max_attempts
 

@@ -168,8 +168,9 @@ class DeadlineAdapter(HTTPAdapter):
 S = TypeVar("S", bound=requests.Session)
 
 
-def protect(session: S, deadline: float) -> S:
-    """Give every request ``session`` sends a total deadline of ``deadline`` seconds."""
+def protect(session: S, deadline: float, pool_size: int = 10) -> S:
+    """Give every request ``session`` sends a total deadline of ``deadline`` seconds, and keep
+    up to ``pool_size`` connections per host for requests made at once."""
     for prefix in ("https://", "http://"):
-        session.mount(prefix, DeadlineAdapter(deadline=deadline))
+        session.mount(prefix, DeadlineAdapter(deadline=deadline, pool_maxsize=pool_size))
     return session

@@ -7,6 +7,7 @@ from .apps import App
 from .base import utcnow
 from .deliveries import Delivery, DeliveryEvent
 from .installations import Installation
+from .registration import ACTIVE_STATES, RegistrationRun, RunKind, RunState
 from .sessions import UserSession
 from .webhooks import (
     RegisteredWebhook,
@@ -17,6 +18,10 @@ from .webhooks import (
 )
 
 __all__ = [
+    "ACTIVE_STATES",
+    "RegistrationRun",
+    "RunKind",
+    "RunState",
     "App",
     "AuditEvent",
     "Delivery",

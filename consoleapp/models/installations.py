@@ -33,6 +33,8 @@ class Installation(db.Model):
     webhooks_checked_at: Mapped[datetime | None]
     # The refresh token was refused: someone must sign in with LiveChat again.
     needs_reauth: Mapped[bool] = mapped_column(default=False)
+    # Set while one caller refreshes the tokens; others wait for it instead of refreshing too.
+    refreshing_until: Mapped[datetime | None]
     installed_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     uninstalled_at: Mapped[datetime | None]

@@ -78,8 +78,11 @@ class WebhookTrigger(db.Model):
 
 
 class RegistrationState(enum.StrEnum):
-    PENDING = "pending"
+    PENDING = "pending"  # not registered, and no run is about to
+    QUEUED = "queued"  # a run will register it
+    REGISTERING = "registering"  # a call to LiveChat is in flight (or was, when a worker died)
     REGISTERED = "registered"
+    REMOVING = "removing"  # a run will remove (or is removing) it from LiveChat
     FAILED = "failed"
     CLEANUP_PENDING = "cleanup_pending"
 
@@ -102,6 +105,10 @@ class RegisteredWebhook(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
     registered_at: Mapped[datetime | None]
+    # The run that registered it: cancelling that run removes exactly what it made (R10).
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("registration_runs.id", ondelete="SET NULL")
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     webhook_set: Mapped[WebhookSet] = relationship(back_populates="registered")

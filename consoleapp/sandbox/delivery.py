@@ -1,10 +1,11 @@
 """Delivery as LiveChat does it: queued with the event, sent in the background, retried.
 
-``enqueue`` stores one row per webhook an occurrence fires, in the caller's transaction. A
-worker thread, started lazily in each process on first enqueue, claims due rows with a
-conditional UPDATE (so several processes can share the table), POSTs each envelope through the
-guarded HTTP client with LiveChat's ~10 s deadline, and retries anything but a 200 up to three
-times within about a minute. Every attempt is recorded.
+``enqueue`` stores one row per webhook an occurrence fires, in the caller's transaction, and
+queues a ``deliver`` task for each once that transaction commits. The task claims its row with a
+conditional UPDATE (so a second copy of the task, or another worker, does nothing), POSTs the
+envelope through the guarded HTTP client with LiveChat's ~10 s deadline, and schedules a retry
+for anything but a 200, up to three within about a minute. Every attempt is recorded. A row
+whose task was lost (its worker was killed) is found by a periodic task and queued again.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
+from huey import crontab
 from sqlalchemy import or_, update
 
 from ..crypto import SecretUnavailable
-from ..extensions import db
+from ..extensions import db, queue
 from ..livechat.safe_http import HttpResult, SafeHttpClient
 from ..models import utcnow
 from .matching import Occurrence, envelope, matching_webhooks, with_secret
@@ -33,13 +33,12 @@ log = logging.getLogger("consoleapp.sandbox.delivery")
 MAX_ATTEMPTS = 4  # the first try and LiveChat's 3 retries
 RETRY_DELAYS = (5.0, 15.0, 30.0)  # seconds after each failed attempt: all within ~1 minute
 DEFAULT_TIMEOUT = 10.0
-POLL_SECONDS = 0.5
-PARALLEL_SENDS = 4
-_EXTENSION = "consoleapp.sandbox.delivery_worker"
+# A due delivery still pending this long after it was due lost its task: queue it again.
+OVERDUE = timedelta(seconds=15)
 
 
 def enqueue(occurrence: Occurrence, now: datetime | None = None) -> list[SandboxDelivery]:
-    """Store a delivery per webhook the occurrence fires; sending happens in the worker."""
+    """Store a delivery per webhook the occurrence fires; each is sent once the caller commits."""
     now = now or utcnow()
     deliveries = []
     for webhook in matching_webhooks(occurrence, now):
@@ -58,8 +57,8 @@ def enqueue(occurrence: Occurrence, now: datetime | None = None) -> list[Sandbox
         db.session.add(delivery)
         deliveries.append(delivery)
     db.session.flush()
-    if deliveries and thread_enabled(current_app):
-        ensure_worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    for delivery in deliveries:
+        queue.send_after_commit(db.session, deliver, delivery.id)
     return deliveries
 
 
@@ -96,12 +95,13 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
 
 
 def _claim(delivery_id: int, worker_id: str, now: datetime, lease: timedelta) -> bool:
-    """Take the row for this worker; another process that got there first wins."""
+    """Take the row for this worker if it is due; another worker that got there first wins."""
     result = db.session.execute(
         update(SandboxDelivery)
         .where(
             SandboxDelivery.id == delivery_id,
             SandboxDelivery.status == "pending",
+            SandboxDelivery.next_attempt_at <= now,
             or_(SandboxDelivery.claimed_until.is_(None), SandboxDelivery.claimed_until < now),
         )
         .values(claimed_by=worker_id, claimed_until=now + lease)
@@ -119,11 +119,14 @@ def _finish(delivery: SandboxDelivery, status: str, error: str | None, now: date
     delivery.claimed_until = None
 
 
-def _send(app: Flask, delivery_id: int, now: datetime) -> None:
-    """One attempt for a claimed delivery. The HTTP call holds no database transaction."""
+def _send(app: Flask, delivery_id: int, now: datetime) -> float | None:
+    """One attempt for a claimed delivery; returns the delay before its retry, if any.
+
+    The HTTP call holds no database transaction.
+    """
     delivery = db.session.get(SandboxDelivery, delivery_id)
     if delivery is None:
-        return
+        return None
     webhook = db.session.get(SandboxWebhook, delivery.webhook_id)
     secret: str | None = None
     if webhook is not None:
@@ -135,7 +138,7 @@ def _send(app: Flask, delivery_id: int, now: datetime) -> None:
         reason = "webhook was unregistered" if webhook is None else "secret key unreadable"
         _finish(delivery, "dropped", reason, now)
         db.session.commit()
-        return
+        return None
     body = with_secret(delivery.envelope, secret)
     url, number = delivery.url, delivery.attempt_count + 1
     started_at = utcnow()
@@ -146,7 +149,7 @@ def _send(app: Flask, delivery_id: int, now: datetime) -> None:
 
     delivery = db.session.get(SandboxDelivery, delivery_id)
     if delivery is None:
-        return
+        return None
     # Retries count from when this attempt ended (a slow target must not cause an instant retry).
     now = max(now, utcnow())
     delivered = result.answered and result.status_code == 200  # a body cut off is no answer
@@ -163,6 +166,7 @@ def _send(app: Flask, delivery_id: int, now: datetime) -> None:
         )
     )
     delivery.attempt_count = number
+    delay = None
     if delivered:
         _finish(delivery, "delivered", None, now)
     elif number >= MAX_ATTEMPTS:
@@ -175,121 +179,65 @@ def _send(app: Flask, delivery_id: int, now: datetime) -> None:
         delivery.claimed_by = None
         delivery.claimed_until = None
     db.session.commit()
+    return delay
 
 
 def _lease(app: Flask) -> timedelta:
     return timedelta(seconds=float(app.config.get("SANDBOX_DELIVERY_TIMEOUT", 10)) * 2 + 30)
 
 
-def run_due(now: datetime | None = None, limit: int = 100, worker_id: str | None = None) -> int:
-    """Send every delivery due at ``now``, one attempt each, in this thread. Returns the count.
+def _worker_id() -> str:
+    return f"{os.uname().nodename}-{os.getpid()}-{secrets.token_hex(4)}"
 
-    Used by the worker and by tests (pass a later ``now`` to reach the retries).
-    """
+
+def attempt(delivery_id: int, now: datetime | None = None) -> tuple[bool, float | None]:
+    """Claim and send one due delivery in this thread: whether it was sent (False when not
+    due or another worker has it), and the delay before its retry, if one is needed."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     now = now or utcnow()
-    worker_id = worker_id or f"sync-{os.getpid()}-{secrets.token_hex(4)}"
+    if not _claim(delivery_id, _worker_id(), now, _lease(app)):
+        return False, None
+    return True, _send(app, delivery_id, now)
+
+
+@queue.task()
+def deliver(delivery_id: int) -> None:
+    """Send one delivery attempt, and schedule the retry LiveChat would make."""
+    _, delay = attempt(delivery_id)
+    if delay is not None:
+        queue.send(deliver, delivery_id, delay=delay)
+
+
+def run_due(now: datetime | None = None, limit: int = 100) -> int:
+    """Send every delivery due at ``now``, one attempt each, in this thread. Returns the count.
+
+    For tests (pass a later ``now`` to reach the retries) and scripts.
+    """
+    now = now or utcnow()
     sent = 0
     for delivery_id in _due_ids(now, limit):
-        if _claim(delivery_id, worker_id, now, _lease(app)):
-            _send(app, delivery_id, now)
-            sent += 1
+        sent += attempt(delivery_id, now)[0]
     db.session.commit()
     return sent
 
 
-# -- the background worker ---------------------------------------------------------------
+def requeue_overdue(now: datetime | None = None) -> int:
+    """Queue again every pending delivery whose task was lost; returns how many."""
+    now = now or utcnow()
+    found = _due_ids(now - OVERDUE, 500)
+    db.session.commit()
+    for delivery_id in found:
+        queue.send(deliver, delivery_id)
+    return len(found)
 
 
-def thread_enabled(app: Flask) -> bool:
-    setting = app.config.get("SANDBOX_DELIVERY_THREAD")
-    return (not app.testing) if setting is None else bool(setting)
+@queue.periodic_task(crontab(minute="*"))
+def requeue_lost_deliveries() -> None:
+    if count := requeue_overdue():
+        log.warning("queued %s sandbox deliveries again after their worker stopped", count)
 
 
-class DeliveryWorker:
-    """A daemon thread per process that sends due deliveries, a few at a time."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.pid = os.getpid()
-        self.worker_id = f"{os.uname().nodename}-{self.pid}-{secrets.token_hex(4)}"
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sandbox-delivery", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def _send_one(self, delivery_id: int, now: datetime) -> None:
-        with self.app.app_context():
-            try:
-                _send(self.app, delivery_id, now)
-            except Exception:
-                log.exception("sandbox delivery %s failed unexpectedly", delivery_id)
-                db.session.rollback()
-            finally:
-                db.session.remove()
-
-    def _claim_batch(self) -> tuple[list[int], datetime]:
-        with self.app.app_context():
-            try:
-                now = utcnow()
-                lease = _lease(self.app)
-                claimed = [
-                    delivery_id
-                    for delivery_id in _due_ids(now, PARALLEL_SENDS)
-                    if _claim(delivery_id, self.worker_id, now, lease)
-                ]
-                return claimed, now
-            except Exception:
-                log.exception("sandbox delivery worker could not read the queue")
-                db.session.rollback()
-                return [], utcnow()
-            finally:
-                db.session.remove()
-
-    def _run(self) -> None:
-        with ThreadPoolExecutor(PARALLEL_SENDS, thread_name_prefix="sandbox-send") as pool:
-            while not self._stop.is_set():
-                claimed, now = self._claim_batch()
-                if claimed:
-                    list(pool.map(self._send_one, claimed, [now] * len(claimed)))
-                    continue
-                self._wake.wait(POLL_SECONDS)
-                self._wake.clear()
-
-
-_start_lock = threading.Lock()
-
-
-def ensure_worker(app: Flask) -> DeliveryWorker:
-    """The process's worker for this app, started on first use (again after a fork)."""
-    with _start_lock:
-        worker: DeliveryWorker | None = app.extensions.get(_EXTENSION)
-        if worker is None or worker.pid != os.getpid() or not worker.alive:
-            worker = DeliveryWorker(app)
-            app.extensions[_EXTENSION] = worker
-            worker.start()
-        return worker
-
-
-def stop_worker(app: Flask) -> None:
-    worker: DeliveryWorker | None = app.extensions.pop(_EXTENSION, None)
-    if worker is not None and worker.pid == os.getpid():
-        worker.stop()
+queue.on_worker_start(requeue_overdue)
 
 
 # -- reading ---------------------------------------------------------------------------

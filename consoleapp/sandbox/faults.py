@@ -96,7 +96,10 @@ def before_call(method: str) -> None:
     """Apply latency, rate-limit and internal-error faults before a method runs."""
     latency = _take("latency", method)
     if latency is not None:
-        time.sleep(min(latency.value, MAX_VALUE * 1000) / 1000)
+        delay = min(latency.value, MAX_VALUE * 1000) / 1000
+        # End the transaction first: calls made at once must wait side by side, not in turn.
+        db.session.commit()
+        time.sleep(delay)
     limited = _take("too_many_requests", method)
     if limited is not None:
         retry_after = max(int(limited.value), 0)
@@ -109,7 +112,9 @@ def after_store(method: str) -> None:
     """Hold the response of a call whose change is already committed (the ambiguous case)."""
     fault = _take("timeout_after_store", method)
     if fault is not None:
-        time.sleep(min(fault.value, MAX_VALUE))
+        hold = min(fault.value, MAX_VALUE)
+        db.session.commit()  # after reading the value: reading it later would begin again
+        time.sleep(hold)
 
 
 def webhook_active_from(now: datetime | None = None) -> datetime:

@@ -2,17 +2,19 @@
 fresh, checking the license's webhook state, disconnecting.
 
 No database transaction stays open during a call to LiveChat (SQLite takes its write lock at
-BEGIN). The one exception is the refresh in ``access_token`` on PostgreSQL, where holding the
-row lock is the point: concurrent callers wait for one refresh instead of each spending one.
+BEGIN), the token refresh included: a lease on the installation row lets one caller refresh
+while the others, in any process, wait for its result.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import or_, update
 
 from ..extensions import db
 from ..livechat.accounts import AccountsClient, AccountsError, TokenSet
@@ -161,37 +163,48 @@ def _expired(row: Installation, now: datetime) -> bool:
     return row.expires_at is not None and row.expires_at <= now + EXPIRY_MARGIN
 
 
-_REFRESH_LOCKS: dict[int, threading.Lock] = {}
-_REFRESH_LOCKS_GUARD = threading.Lock()
+# One caller refreshes while the others wait, across threads, processes and machines: the
+# installation row carries a short lease that a conditional UPDATE takes.
+REFRESH_LEASE = timedelta(seconds=30)
+REFRESH_WAIT_SECONDS = 30.0
+_POLL_SECONDS = 0.05
 
 
-def _refresh_lock(installation_id: int) -> threading.Lock:
-    with _REFRESH_LOCKS_GUARD:
-        return _REFRESH_LOCKS.setdefault(installation_id, threading.Lock())
-
-
-def _locked_row(installation_id: int) -> Installation:
-    """Read the row afresh; on PostgreSQL also lock it until the transaction ends."""
+def _fresh_row(installation_id: int) -> Installation:
+    """Read the row afresh, seeing what another caller's refresh just wrote."""
     return db.session.execute(
         db.select(Installation)
         .where(Installation.id == installation_id)
-        .with_for_update()  # SQLite ignores it
-        .execution_options(populate_existing=True)  # see what a refresh just wrote
+        .execution_options(populate_existing=True)
     ).scalar_one()
 
 
-def access_token(installation_id: int, endpoints: Endpoints) -> str:
-    """A usable access token, refreshed exactly once however many callers find it expired.
+def _take_refresh(installation_id: int, now: datetime) -> bool:
+    taken = db.session.execute(
+        update(Installation)
+        .where(
+            Installation.id == installation_id,
+            or_(Installation.refreshing_until.is_(None), Installation.refreshing_until < now),
+        )
+        .values(refreshing_until=now + REFRESH_LEASE)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return taken == 1
 
-    Callers in one process queue on a lock; on PostgreSQL the row lock, held through the
-    refresh, also queues other processes. On SQLite the database's write lock is not held
-    through the refresh: the sandbox's accounts server writes to the same file and would wait
-    for it. Each caller re-reads the row after acquiring, so a waiter uses the new token.
-    Commits, because the row lock lasts as long as the transaction.
+
+def access_token(installation_id: int, endpoints: Endpoints) -> str:
+    """A usable access token, refreshed exactly once however many callers find it expired,
+    in however many processes.
+
+    The caller that takes the row's refresh lease refreshes, with no transaction open during
+    the call; the others wait for the lease to end and use the token it saved. A caller that
+    died holding the lease only delays the next refresh until the lease runs out. Commits.
     """
-    with _refresh_lock(installation_id):
-        db.session.rollback()  # begin afresh, so the lock is taken by the read below
-        row = _locked_row(installation_id)
+    waited_until = time.monotonic() + REFRESH_WAIT_SECONDS
+    while True:
+        db.session.rollback()  # begin afresh: see what other callers committed
+        row = _fresh_row(installation_id)
         if row.needs_reauth:
             db.session.commit()
             raise ReauthNeeded(ReauthNeeded.message)
@@ -202,24 +215,31 @@ def access_token(installation_id: int, endpoints: Endpoints) -> str:
             return token
         client = accounts_client(AppSnapshot.of(row.app), endpoints)
         refresh_token = row.refresh_token or ""
-        if db.session.get_bind().dialect.name != "postgresql":
+        if _take_refresh(installation_id, now):
+            break
+        if time.monotonic() > waited_until:
+            raise AccountsError("request_timeout", "another refresh of this sign-in is stuck")
+        time.sleep(_POLL_SECONDS)
+    try:
+        tokens = client.refresh(refresh_token, now)
+    except AccountsError as exc:
+        db.session.rollback()
+        row = _fresh_row(installation_id)
+        row.refreshing_until = None
+        if exc.invalid_grant or exc.type == "unauthorized_client":
+            # Refreshing again cannot help; wait for a person instead of looping.
+            row.needs_reauth = True
             db.session.commit()
-        try:
-            tokens = client.refresh(refresh_token, now)
-        except AccountsError as exc:
-            db.session.rollback()
-            if exc.invalid_grant or exc.type == "unauthorized_client":
-                # Refreshing again cannot help; wait for a person instead of looping.
-                _locked_row(installation_id).needs_reauth = True
-                db.session.commit()
-                log.warning("refresh refused (%s); installation needs a new sign-in", exc.type)
-                raise ReauthNeeded(ReauthNeeded.message) from None
-            raise
-        row = _locked_row(installation_id)
-        _apply(row, tokens)
-        token = row.access_token
+            log.warning("refresh refused (%s); installation needs a new sign-in", exc.type)
+            raise ReauthNeeded(ReauthNeeded.message) from None
         db.session.commit()
-        return token
+        raise
+    row = _fresh_row(installation_id)
+    _apply(row, tokens)
+    row.refreshing_until = None
+    token = row.access_token
+    db.session.commit()
+    return token
 
 
 def check_webhooks(installation_id: int, endpoints: Endpoints) -> bool | None:

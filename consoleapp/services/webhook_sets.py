@@ -10,8 +10,10 @@ from ..extensions import db
 from ..livechat import catalog
 from ..livechat.safe_http import HttpResult, SafeHttpClient
 from ..models import (
+    ACTIVE_STATES,
     App,
     RegisteredWebhook,
+    RegistrationRun,
     RegistrationState,
     User,
     WebhookSet,
@@ -153,10 +155,20 @@ def send_test(url: str, allow_loopback: bool) -> HttpResult:
 
 
 class SetInUse(ValueError):
-    """The set still has webhooks in LiveChat."""
+    """The set still has webhooks in LiveChat, or a run is working on it."""
+
+
+def _has_active_run(webhook_set: WebhookSet) -> bool:
+    query = db.select(RegistrationRun.id).where(
+        RegistrationRun.webhook_set_id == webhook_set.id,
+        RegistrationRun.state.in_([str(state) for state in ACTIVE_STATES]),
+    )
+    return db.session.execute(query).first() is not None
 
 
 def delete(actor: User, webhook_set: WebhookSet) -> None:
+    if _has_active_run(webhook_set):
+        raise SetInUse("A registration run of this set is going on. Cancel it or let it end first.")
     if any(row.livechat_webhook_id for row in webhook_set.registered):
         raise SetInUse("Remove its webhooks from LiveChat first, then delete the set.")
     audit.record(actor, "webhooks.set_deleted", webhook_set.app.name, url=webhook_set.target_url)
@@ -230,6 +242,9 @@ def rows_for_display(webhook_set: WebhookSet) -> list[dict[str, Any]]:
 PILLS = {
     RegistrationState.REGISTERED: ("ok", "registered"),
     RegistrationState.PENDING: ("wait", "waiting"),
+    RegistrationState.QUEUED: ("wait", "queued"),
+    RegistrationState.REGISTERING: ("wait", "registering…"),
+    RegistrationState.REMOVING: ("wait", "to be removed"),
     RegistrationState.FAILED: ("bad", "failed"),
     RegistrationState.CLEANUP_PENDING: ("bad", "cleanup pending"),
 }

@@ -1,68 +1,104 @@
-"""Registering a webhook set with LiveChat: run, progress per trigger, resume and cancel."""
+"""Registering a webhook set with LiveChat: start a run, follow it, cancel it, remove.
+
+Pressing Register queues a run and answers at once; a worker carries it out, and the page
+follows its progress from the database (live with JavaScript, on reload without).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from ..extensions import db, queue
 from ..forms import ConfirmForm
-from ..livechat.configuration import DEADLINE, ConfigurationApi
-from ..models import App, WebhookSet, WizardStep
+from ..models import RegistrationRun, RunKind, WebhookSet, WizardStep
 from ..services import registration, webhook_sets
-from ..services.registration import Outcome
+from ..taskqueue import QueueUnavailable
+from ..tasks import run_registration
 from .auth import background_poll, editor_required, login_required
 from .wizard import load, out_of_order
 
 bp = Blueprint("registration", __name__, url_prefix="/apps/<int:app_id>/webhooks/<set_uid>")
 
-
-def _api(app: App) -> ConfigurationApi:
-    config = current_app.config
-    timeout = config.get("LIVECHAT_API_TIMEOUT", (5, 15))
-    deadline = config.get("LIVECHAT_API_DEADLINE", DEADLINE)
-    return registration.client_for(app, config["LIVECHAT_API_URL"], timeout, deadline)
+STARTED = {
+    RunKind.REGISTER: "Registration started. Each trigger's row shows how it goes; you can leave "
+    "this page, it goes on.",
+    RunKind.REMOVE: "Removing the set's webhooks from LiveChat. Each row shows how it goes.",
+}
 
 
 def _progress_url(webhook_set: WebhookSet) -> str:
     return url_for("registration.show_progress", app_id=webhook_set.app_id, set_uid=webhook_set.uid)
 
 
-def _flash(outcome: Outcome, done: str) -> None:
-    if outcome.stopped:
-        flash(f"Registration stopped. {outcome.stopped} Use “Resume” to continue.", "error")
-    elif outcome.failed:
-        for action, reason in outcome.failed.items():
-            flash(f"{action} was not registered: {reason}", "error")
-    else:
-        flash(done, "success")
+def _start(webhook_set: WebhookSet, kind: RunKind) -> Response:
+    target = _progress_url(webhook_set)
+    try:
+        run = registration.start(g.user, webhook_set, kind)
+    except registration.AlreadyRunning:
+        db.session.rollback()
+        flash("This set is already being registered; its progress is below.", "warning")
+        return redirect(target)
+    db.session.commit()
+    try:
+        queue.send(run_registration, run.id)
+    except QueueUnavailable as exc:
+        registration.undo_start(run.id)
+        db.session.commit()
+        flash(f"Nothing was started and nothing was sent to LiveChat. {exc}", "error")
+        return redirect(target)
+    flash(STARTED[kind], "success")
+    return redirect(target)
 
 
 @bp.post("/register")
 @editor_required
 def register(app_id: int, set_uid: str):
-    app, webhook_set = load(app_id, set_uid)
+    _, webhook_set = load(app_id, set_uid)
     if moved := out_of_order(webhook_set, WizardStep.REVIEW):
         return moved
     if problem := registration.problem(webhook_set):
         flash(problem, "error")
         return redirect(_progress_url(webhook_set))
-    api, set_id, target = _api(app), webhook_set.id, _progress_url(webhook_set)
-    outcome = registration.reconcile(set_id, api)
-    _flash(outcome, "Every trigger is registered with LiveChat.")
-    return redirect(target)
+    return _start(webhook_set, RunKind.REGISTER)
+
+
+@bp.post("/remove")
+@editor_required
+def remove(app_id: int, set_uid: str):
+    _, webhook_set = load(app_id, set_uid)
+    if not webhook_set.registered:
+        flash("LiveChat holds no webhook of this set.", "warning")
+        return redirect(_progress_url(webhook_set))
+    return _start(webhook_set, RunKind.REMOVE)
 
 
 @bp.post("/cancel")
 @editor_required
 def cancel(app_id: int, set_uid: str):
-    app, webhook_set = load(app_id, set_uid)
-    api, set_id, target = _api(app), webhook_set.id, _progress_url(webhook_set)
-    outcome = registration.cancel(set_id, api)
-    if outcome.failed:
-        flash("Some webhooks could not be removed; they are marked “cleanup pending”.", "error")
+    _, webhook_set = load(app_id, set_uid)
+    run = registration.active_run(webhook_set.id)
+    if run is None:
+        flash("Nothing is running for this set.", "warning")
+    elif registration.request_cancel(g.user, run):
+        db.session.commit()
+        flash(
+            "Cancelling: calls already sent finish, nothing new starts, and the webhooks this "
+            "run registered are removed.",
+            "success",
+        )
     else:
-        flash(f"Removed {len(outcome.removed)} webhooks from LiveChat.", "success")
-    return redirect(target)
+        flash("Already cancelling; the rows show how it goes.", "warning")
+    return redirect(_progress_url(webhook_set))
+
+
+def _run_view(run: RegistrationRun | None) -> dict[str, object]:
+    return {
+        "state": run.state if run else None,
+        "kind": run.kind if run else None,
+        "active": bool(run and run.state_enum.active),
+        "problem": run.problem if run else None,
+    }
 
 
 @bp.get("/registration")
@@ -76,6 +112,7 @@ def show_progress(app_id: int, set_uid: str):
         app=app,
         webhook_set=webhook_set,
         rows=webhook_sets.rows_for_display(webhook_set),
+        run=_run_view(registration.latest_run(webhook_set.id)),
         problem=registration.problem(webhook_set),
         form=ConfirmForm(),
         step=4,
@@ -93,6 +130,7 @@ def progress_status(app_id: int, set_uid: str) -> Response:
         registered=registered,
         total=len(webhook_set.triggers),
         done=webhook_set.wizard_step == WizardStep.DONE,
+        run=_run_view(registration.latest_run(webhook_set.id)),
         rows=rows,
     )
     response.headers["Cache-Control"] = "no-store"

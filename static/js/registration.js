@@ -1,10 +1,10 @@
-// Live registration progress. Without this file the Register form posts normally and the
-// next page shows the result; with it, the rows update while LiveChat answers.
+// Live registration progress. The page is complete without this file (reload to see how a run
+// goes); with it, the rows update every half second while a run is active, and the page
+// reloads when the run ends, to show its outcome and the next buttons.
 (() => {
   const card = document.querySelector("[data-registration-status]");
-  if (!card || !window.fetch) return;
+  if (!card || !window.fetch || !card.hasAttribute("data-registration-running")) return;
   const statusUrl = card.dataset.registrationStatus;
-  let timer = null;
 
   function render(status) {
     const bar = card.querySelector("[data-progress] progress");
@@ -21,8 +21,8 @@
     }
   }
 
-  function poll() {
-    return fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+  const timer = setInterval(() => {
+    fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then((response) => {
         if (response.status === 401) {
           clearInterval(timer);
@@ -30,22 +30,14 @@
         }
         return response.ok ? response.json() : null;
       })
-      .then((status) => { if (status) render(status); })
+      .then((status) => {
+        if (!status) return;
+        render(status);
+        if (!status.run.active) {
+          clearInterval(timer);
+          window.location.reload();
+        }
+      })
       .catch(() => {});
-  }
-
-  const form = card.querySelector("form[data-registration-form]");
-  if (!form) return;
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const button = form.querySelector("button[type=submit]");
-    if (button) { button.disabled = true; button.textContent = "Registering…"; }
-    timer = setInterval(poll, 700);
-    // "manual": the redirect is not followed here, so its flash message waits for the page.
-    const options = { method: "POST", body: new FormData(form), credentials: "same-origin", redirect: "manual" };
-    fetch(form.action, options)
-      .then(() => { window.location.assign(card.dataset.registrationPage); })
-      .catch(() => { form.submit(); })
-      .finally(() => clearInterval(timer));
-  });
+  }, 500);
 })();

@@ -29,7 +29,7 @@ CHAT_DATA = ["chat_properties", "chat_presence_user_ids"]
 @pytest.fixture(name="sandbox_app")
 def sandbox_app_fixture(app_factory) -> Flask:
     """The app with short delivery timeouts and no background thread."""
-    return app_factory(SANDBOX_DELIVERY_TIMEOUT=0.5, SANDBOX_DELIVERY_THREAD=False)
+    return app_factory(SANDBOX_DELIVERY_TIMEOUT=0.5)
 
 
 @pytest.fixture(name="receiver")

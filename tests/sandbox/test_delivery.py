@@ -20,11 +20,12 @@ from fixtures_world import (
 )
 from local_receiver import Answer, closed_port
 
-from consoleapp.extensions import db
+from consoleapp.extensions import db, queue
 from consoleapp.models import utcnow
 from consoleapp.sandbox import delivery, seed, world
 from consoleapp.sandbox.models import SandboxInstallation, SandboxWebhook
 from consoleapp.sandbox.world_models import SandboxChat, SandboxDelivery
+from support import ThreadedWorker, run_queued_tasks
 
 
 def _installation(app, client_id: str, **changes: object) -> None:
@@ -188,10 +189,7 @@ def test_retry_that_succeeds_stops_retrying(sandbox_app, receiver):
 
 
 def test_private_target_is_refused_when_private_targets_are_off(app_factory):
-    app = app_factory(
-        SANDBOX_DELIVERY_THREAD=False,
-        ENVIRON={"ALLOW_PRIVATE_TARGETS": "off"},
-    )
+    app = app_factory(ENVIRON={"ALLOW_PRIVATE_TARGETS": "off"})
     client_id = add_client(app)
     add_webhook(app, client_id, "incoming_chat", "http://10.0.0.5/hooks")
     client = app.test_client()
@@ -227,24 +225,55 @@ def test_a_claimed_delivery_is_sent_once(sandbox_app):
         assert delivery._claim(delivery_id, "worker-b", now + timedelta(seconds=61), lease)
 
 
-def test_background_worker_sends_without_help(app_factory, receiver):
-    app = app_factory(SANDBOX_DELIVERY_THREAD=True, SANDBOX_DELIVERY_TIMEOUT=0.5)
+def test_a_delivery_task_is_queued_when_the_event_commits_and_a_worker_sends_it(
+    app_factory, receiver
+):
+    app = app_factory(SANDBOX_DELIVERY_TIMEOUT=0.5)
     client_id = add_client(app)
     add_webhook(app, client_id, "incoming_chat", receiver.url)
+    simulate(app.test_client(), "start_chat")
+    assert [task.name for task in queue.huey.pending()] == ["deliver"]
+    worker = ThreadedWorker()
     try:
-        simulate(app.test_client(), "start_chat")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 10
         while not receiver.received and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(receiver.received) == 1
     finally:
-        delivery.stop_worker(app)
-    assert "consoleapp.sandbox.delivery_worker" not in app.extensions
+        worker.stop()
+    assert len(receiver.received) == 1
+    assert deliveries(app.test_client())[0]["status"] == "delivered"
 
 
-def test_tests_do_not_start_the_worker_by_default(app_factory):
-    app = app_factory()
-    assert not delivery.thread_enabled(app)
+def test_an_event_that_rolls_back_queues_nothing(sandbox_app):
+    client_id = add_client(sandbox_app)
+    add_webhook(sandbox_app, client_id, "incoming_chat", "http://127.0.0.1:9/")
+    with sandbox_app.app_context():
+        from consoleapp.sandbox import scenarios
+
+        scenarios.run("start_chat", None)
+        db.session.rollback()
+    assert queue.huey.pending() == []
+
+
+def test_a_failed_attempt_schedules_its_retry_as_a_task(sandbox_app, receiver):
+    receiver.answer(Answer(status=500))
+    client_id = add_client(sandbox_app)
+    add_webhook(sandbox_app, client_id, "incoming_chat", receiver.url)
+    simulate(sandbox_app.test_client(), "start_chat")
+    assert run_queued_tasks() == 1
+    assert [task.name for task in queue.huey.scheduled()] == ["deliver"]
+    assert len(receiver.received) == 1
+
+
+def test_a_lost_delivery_task_is_queued_again(sandbox_app):
+    client_id = add_client(sandbox_app)
+    add_webhook(sandbox_app, client_id, "incoming_chat", "http://127.0.0.1:9/")
+    simulate(sandbox_app.test_client(), "start_chat")
+    queue.huey.flush()  # the worker that took the task died with it
+    with sandbox_app.app_context():
+        assert delivery.requeue_overdue() == 0  # not overdue yet
+        assert delivery.requeue_overdue(utcnow() + timedelta(seconds=20)) == 1
+    assert [task.name for task in queue.huey.pending()] == ["deliver"]
 
 
 # -- filters -----------------------------------------------------------------------------

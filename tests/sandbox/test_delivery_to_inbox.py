@@ -13,7 +13,7 @@ from support import INBOX_SECRET, add_webhook_set
 @pytest.fixture
 def served(live_server_factory):
     """The console and its sandbox on one socket; deliveries are sent when a test says so."""
-    return live_server_factory(SANDBOX_DELIVERY_TIMEOUT=5, SANDBOX_DELIVERY_THREAD=False)
+    return live_server_factory(worker=False, SANDBOX_DELIVERY_TIMEOUT=5)
 
 
 def stored(app) -> list[Delivery]:

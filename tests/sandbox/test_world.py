@@ -131,7 +131,7 @@ def test_scenario_form_errors_are_shown(sandbox_app):
 
 
 def test_forms_need_a_csrf_token(app_factory):
-    app = app_factory(WTF_CSRF_ENABLED=True, SANDBOX_DELIVERY_THREAD=False)
+    app = app_factory(WTF_CSRF_ENABLED=True)
     client = app.test_client()
     refused = client.post("/sandbox/fault-injection", data={"kind": "latency", "value": "5"})
     assert refused.status_code == 400
