@@ -64,6 +64,12 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def include_name(name, type_, parent_names):
+    """The task queue keeps its own tables (huey_*) when TASK_QUEUE_URL is this database;
+    they are the queue's, not the console's, and migrations leave them alone."""
+    return not (type_ == "table" and name and name.startswith("huey_"))
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -83,6 +89,7 @@ def run_migrations_online():
                 logger.info("No changes in schema detected.")
 
     conf_args = current_app.extensions["migrate"].configure_args
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

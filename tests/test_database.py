@@ -215,3 +215,44 @@ def test_lookalike_app_names_cannot_both_be_stored(app, first, second):
             db.session.commit()
         db.session.rollback()
         assert db.session.execute(db.select(App.name)).scalars().all() == [first]
+
+
+# -- read-only requests ----------------------------------------------------------------------
+
+
+def test_a_page_read_takes_no_write_lock(sqlite_app, database_url, owner):
+    """A GET reads a snapshot: it answers while another writer holds SQLite's write lock."""
+    path = make_url(database_url).database
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        assert owner.get("/apps/").status_code == 200
+        assert owner.get("/audit/").status_code == 200
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_a_write_in_a_read_only_request_fails_loudly(sqlite_app, owner):
+    from consoleapp.database import ReadOnlyViolation, writing
+
+    @sqlite_app.get("/test-writes-on-get")
+    def writes_on_get():
+        db.session.add(AuditEvent(action="test.write", details={}))
+        db.session.commit()
+        return "written"
+
+    @sqlite_app.get("/test-writes-in-writing")
+    def writes_in_writing():
+        with writing():
+            db.session.add(AuditEvent(action="test.write", details={}))
+            db.session.commit()
+        return "written"
+
+    sqlite_app.config["PROPAGATE_EXCEPTIONS"] = True
+    with pytest.raises(ReadOnlyViolation):
+        owner.get("/test-writes-on-get")
+    assert owner.get("/test-writes-in-writing").get_data(as_text=True) == "written"
+    with sqlite_app.app_context():
+        actions = db.session.execute(db.select(AuditEvent.action)).scalars().all()
+    assert actions.count("test.write") == 1

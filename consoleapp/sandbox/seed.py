@@ -7,8 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-
+from .. import database
 from ..extensions import db
 from .models import SandboxAccount, SandboxOrganization
 
@@ -66,7 +65,6 @@ def _add_missing() -> None:
                         role=role,
                     )
                 )
-    db.session.flush()
 
 
 def ensure_seeded() -> None:
@@ -75,11 +73,7 @@ def ensure_seeded() -> None:
     Adds and flushes only; the caller commits. A concurrent seeder that wins the race makes
     this one's inserts collide, which the savepoint absorbs.
     """
-    try:
-        with db.session.begin_nested():
-            _add_missing()
-    except IntegrityError:
-        pass
+    database.ensure(_add_missing)
 
 
 def first_organization() -> SandboxOrganization:

@@ -9,6 +9,7 @@ import secrets
 import string
 import uuid
 
+from .. import database
 from ..extensions import db
 from . import seed
 from .models import SandboxAccount, SandboxClient, SandboxInstallation, SandboxOrganization
@@ -51,9 +52,12 @@ def organizations() -> list[SandboxOrganization]:
 def ensure_world() -> None:
     """Make sure every organization has its agents, groups and customers. Safe to repeat."""
     seed.ensure_seeded()
+    database.ensure(_fill_licenses)
+
+
+def _fill_licenses() -> None:
     for organization in db.session.execute(db.select(SandboxOrganization)).scalars():
         _ensure_license(organization)
-    db.session.flush()
 
 
 def _ensure_license(organization: SandboxOrganization) -> None:

@@ -47,10 +47,37 @@ class Lifetimes:
 
 @dataclass(frozen=True)
 class Resumed:
-    """What checking a cookie's token found: the open session, or None; and whether it wrote."""
+    """What checking a cookie's token found: the open session, or None; and what to write
+    about it (an expired session to end, or the time it was last seen)."""
 
     session: UserSession | None
-    wrote: bool = False
+    ended_id: int | None = None
+    seen_id: int | None = None
+    now: datetime | None = None
+
+    @property
+    def needs_write(self) -> bool:
+        return self.ended_id is not None or self.seen_id is not None
+
+
+def record(found: Resumed) -> None:
+    """Write what ``resume`` found: end the expired session, or move last_seen_at forward.
+
+    Plain statements by id, so a request that ended the session meanwhile makes them match
+    nothing. The caller commits.
+    """
+    if found.ended_id is not None:
+        _delete([found.ended_id])
+    if found.seen_id is not None and found.now is not None:
+        db.session.execute(
+            db.update(UserSession)
+            .where(
+                UserSession.id == found.seen_id,
+                UserSession.last_seen_at < found.now - TOUCH_INTERVAL,
+            )
+            .values(last_seen_at=found.now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def token_hash(token: str) -> str:
@@ -90,10 +117,11 @@ def start(user: User, lifetimes: Lifetimes, user_agent: str = "", ip: str | None
 
 
 def resume(token: object, lifetimes: Lifetimes, *, activity: bool) -> Resumed:
-    """The open session a cookie's token names, with its user, in one indexed lookup.
+    """The open session a cookie's token names, with its user, in one indexed lookup. Reads
+    only; ``record`` writes what it found.
 
-    An expired session is deleted. ``activity`` (a page load or a form post, not a page script's
-    background poll) moves last_seen_at forward, at most once per ``TOUCH_INTERVAL``.
+    An expired session is to be ended. ``activity`` (a page load or a form post, not a page
+    script's background poll) moves last_seen_at forward, at most once per ``TOUCH_INTERVAL``.
     """
     if not isinstance(token, str) or not token or len(token) > TOKEN_MAX:
         return Resumed(None)
@@ -106,17 +134,9 @@ def resume(token: object, lifetimes: Lifetimes, *, activity: bool) -> Resumed:
         return Resumed(None)
     now = utcnow()
     if not lifetimes.alive(row.created_at, row.last_seen_at, now):
-        _delete([row.id])
-        return Resumed(None, wrote=True)
+        return Resumed(None, ended_id=row.id, now=now)
     if activity and now - row.last_seen_at >= TOUCH_INTERVAL:
-        # A plain UPDATE: a request that ended the session meanwhile makes it match nothing.
-        db.session.execute(
-            db.update(UserSession)
-            .where(UserSession.id == row.id, UserSession.last_seen_at < now - TOUCH_INTERVAL)
-            .values(last_seen_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        return Resumed(row, wrote=True)
+        return Resumed(row, seen_id=row.id, now=now)
     return Resumed(row)
 
 

@@ -30,6 +30,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 
+from ..database import writing
 from ..extensions import db, limiter, login_manager
 from ..forms import AcceptInvitationForm, ConfirmForm, LoginForm, PasswordResetForm, SetupForm
 from ..models import Role, User
@@ -63,12 +64,14 @@ def lifetimes() -> sessions.Lifetimes:
 @login_manager.user_loader
 def load_session_user(token: str) -> User | None:
     found = sessions.resume(token, lifetimes(), activity=not is_background_poll())
+    if found.needs_write:
+        # Nothing of the view has run yet; on a page read this is its one, short, write.
+        with writing():
+            sessions.record(found)
+            db.session.commit()
     row = found.session
     user = row.user if row is not None else None
     g.user_session_id = row.id if row is not None else None
-    if found.wrote:
-        # Only this session's bookkeeping is pending: nothing of the view has run yet.
-        db.session.commit()
     if user is not None:
         user.session_token = token
     return user

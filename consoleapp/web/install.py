@@ -27,6 +27,7 @@ from flask import (
 )
 
 from ..crypto import SecretUnavailable, keyring
+from ..database import writes_on_get
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..livechat.accounts import AccountsError, AuthorizationStart
@@ -101,6 +102,7 @@ def start_install(app_id: int) -> Any:
 
 
 @bp.get("/<int:app_id>/install/callback")
+@writes_on_get  # LiveChat sends the browser back here with the code to exchange
 def callback(app_id: int) -> Any:
     app = db.get_or_404(App, app_id)
     verifier = _take(app_id, request.args.get("state", ""))
