@@ -71,6 +71,18 @@ def writing() -> Iterator[None]:
         _read_only.reset(token)
 
 
+@contextmanager
+def reading() -> Iterator[None]:
+    """Reads that take no write lock, also in a request that writes later; the transaction
+    they begin ends with the block."""
+    token = _read_only.set(True)
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        _read_only.reset(token)
+
+
 def ensure(fill: Callable[[], None]) -> None:
     """Run ``fill``, which adds whatever standing rows are missing (without flushing) and is
     safe to repeat; a concurrent filler that wins the race is no error.

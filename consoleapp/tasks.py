@@ -16,6 +16,7 @@ from datetime import timedelta
 from flask import current_app
 from huey import crontab
 
+from . import database
 from .extensions import db, queue
 from .models import ACTIVE_STATES, RegistrationRun, utcnow
 from .services import registration, registration_run
@@ -38,19 +39,19 @@ def _lease() -> timedelta:
 @queue.task()
 def run_registration(run_id: int) -> None:
     """Carry out a registration run (or go on with one whose worker died)."""
-    run = db.session.get(RegistrationRun, run_id)
-    if run is None or run.state not in ACTIVE_STATES:
-        return
     config = current_app.config
     in_flight = config["REGISTRATION_IN_FLIGHT"]
-    api = registration.client_for(
-        run.webhook_set.app,
-        config["LIVECHAT_API_URL"],
-        config.get("LIVECHAT_API_TIMEOUT", (5, 15)),
-        config.get("LIVECHAT_API_DEADLINE", 15.0),
-        pool_size=in_flight,
-    )
-    db.session.commit()
+    with database.reading():
+        run = db.session.get(RegistrationRun, run_id)
+        if run is None or run.state not in ACTIVE_STATES:
+            return
+        api = registration.client_for(
+            run.webhook_set.app,
+            config["LIVECHAT_API_URL"],
+            config.get("LIVECHAT_API_TIMEOUT", (5, 15)),
+            config.get("LIVECHAT_API_DEADLINE", 15.0),
+            pool_size=in_flight,
+        )
     settings = registration_run.RunSettings(holder=worker_id(), in_flight=in_flight, lease=_lease())
     if not registration_run.claim(run_id, settings):
         return  # another worker holds it, or it ended

@@ -6,6 +6,8 @@ import base64
 import binascii
 from dataclasses import dataclass
 
+from sqlalchemy.orm import joinedload
+
 from ..extensions import db
 from ..models import utcnow
 from .api_errors import ApiError
@@ -66,8 +68,10 @@ def _basic(value: str) -> Caller:
     if not separator or not account_id or not token:
         raise ApiError("authentication", "Basic credentials must be base64 of account_id:PAT.")
     pat = db.session.execute(
-        db.select(SandboxPersonalAccessToken).where(
-            SandboxPersonalAccessToken.token_hash == digest(token)
+        db.select(SandboxPersonalAccessToken)
+        .where(SandboxPersonalAccessToken.token_hash == digest(token))
+        .options(
+            joinedload(SandboxPersonalAccessToken.account).joinedload(SandboxAccount.organization)
         )
     ).scalar_one_or_none()
     if pat is None or pat.account_id != account_id:

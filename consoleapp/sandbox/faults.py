@@ -10,9 +10,10 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import update
 
+from .. import database
 from ..extensions import csrf, db
 from ..models import utcnow
 from .api_errors import ApiError
@@ -69,26 +70,39 @@ def describe(fault: SandboxFault) -> dict[str, Any]:
     }
 
 
-def _take(kind: str, method: str) -> SandboxFault | None:
-    """The first matching fault, counting one use of it. Commits the count at once, so a
-    fault that answers with an error is still used up."""
-    faults = db.session.execute(
-        db.select(SandboxFault)
-        .where(SandboxFault.kind == kind, SandboxFault.method.in_(["*", method]))
-        .order_by(SandboxFault.id)
-    ).scalars()
-    for fault in faults:
-        if fault.remaining is None:
-            return fault
+def _matching(method: str) -> list[tuple[int, str, float, int | None]]:
+    """Every fault that applies to ``method``, in one look that takes no write lock; kept for
+    the rest of the request (the timeout-after-store fault is looked for after the change)."""
+    if "sandbox_faults" not in g:
+        with database.reading():
+            g.sandbox_faults = db.session.execute(
+                db.select(
+                    SandboxFault.id, SandboxFault.kind, SandboxFault.value, SandboxFault.remaining
+                )
+                .where(SandboxFault.method.in_(["*", method]))
+                .order_by(SandboxFault.id)
+            ).all()
+    return g.sandbox_faults
+
+
+def _take(kind: str, method: str) -> float | None:
+    """The value of the first matching fault of ``kind``, counting one use of it; None when
+    none applies. A fault with a budget is counted in a short write of its own, committed at
+    once, so a fault that answers with an error is still used up."""
+    for fault_id, fault_kind, value, remaining in _matching(method):
+        if fault_kind != kind:
+            continue
+        if remaining is None:
+            return value
         # A conditional decrement, so concurrent callers share the budget exactly.
         used = db.session.execute(
             update(SandboxFault)
-            .where(SandboxFault.id == fault.id, SandboxFault.remaining > 0)
+            .where(SandboxFault.id == fault_id, SandboxFault.remaining > 0)
             .values(remaining=SandboxFault.remaining - 1)
         ).rowcount
         db.session.commit()
         if used:
-            return fault
+            return value
     return None
 
 
@@ -96,13 +110,10 @@ def before_call(method: str) -> None:
     """Apply latency, rate-limit and internal-error faults before a method runs."""
     latency = _take("latency", method)
     if latency is not None:
-        delay = min(latency.value, MAX_VALUE * 1000) / 1000
-        # End the transaction first: calls made at once must wait side by side, not in turn.
-        db.session.commit()
-        time.sleep(delay)
+        time.sleep(min(latency, MAX_VALUE * 1000) / 1000)
     limited = _take("too_many_requests", method)
     if limited is not None:
-        retry_after = max(int(limited.value), 0)
+        retry_after = max(int(limited), 0)
         raise ApiError("too_many_requests", headers={"Retry-After": str(retry_after)})
     if _take("internal", method) is not None:
         raise ApiError("internal")
@@ -110,11 +121,9 @@ def before_call(method: str) -> None:
 
 def after_store(method: str) -> None:
     """Hold the response of a call whose change is already committed (the ambiguous case)."""
-    fault = _take("timeout_after_store", method)
-    if fault is not None:
-        hold = min(fault.value, MAX_VALUE)
-        db.session.commit()  # after reading the value: reading it later would begin again
-        time.sleep(hold)
+    hold = _take("timeout_after_store", method)
+    if hold is not None:
+        time.sleep(min(hold, MAX_VALUE))
 
 
 def webhook_active_from(now: datetime | None = None) -> datetime:

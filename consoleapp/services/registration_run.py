@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import case, delete, func, or_, update
 
+from .. import database
 from ..extensions import db
 from ..livechat import catalog
 from ..livechat.configuration import ConfigurationApi, LiveChatError
@@ -74,11 +75,34 @@ def claim(run_id: int, settings: RunSettings) -> bool:
             holder=settings.holder,
             lease_until=now + settings.lease,
             pickups=RegistrationRun.pickups + 1,
+            state=case(
+                (RegistrationRun.state == RunState.QUEUED, RunState.RUNNING),
+                else_=RegistrationRun.state,
+            ),
+            started_at=func.coalesce(RegistrationRun.started_at, now),
         )
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     return taken == 1
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A registered-webhook row as it was read, for deciding what to do."""
+
+    id: int
+    action: str
+    livechat_id: str | None
+    attempts: int
+    state: str
+
+
+def _rows(webhook_set: WebhookSet) -> list[_Row]:
+    return [
+        _Row(row.id, row.action, row.livechat_webhook_id, row.attempts, row.state)
+        for row in webhook_set.registered
+    ]
 
 
 @dataclass
@@ -110,6 +134,7 @@ class _Runner:
         self.stopped: str | None = None
         self.paused_until = 0.0
         self.next_beat = 0.0
+        self.writes: list[Any] = []
         self.claimed: set[str] = set()
 
     # -- the run's row ---------------------------------------------------------------------
@@ -139,7 +164,7 @@ class _Runner:
         db.session.commit()
 
     def notice_cancel(self) -> None:
-        """Learn at once when someone pressed Cancel (read in the caller's transaction)."""
+        """Learn whether someone pressed Cancel (read in the caller's transaction)."""
         asked = db.session.execute(
             db.select(RegistrationRun.cancel_requested_at).where(RegistrationRun.id == self.run_id)
         ).scalar_one_or_none()
@@ -195,23 +220,31 @@ class _Runner:
         """Run ``jobs`` at most ``in_flight`` at a time; stop starting new ones on a cancel,
         a stop or a lost lease, and always let the calls in flight finish."""
         pending: dict[Future[_Result], _Job] = {}
+        answered: list[tuple[_Job, _Result]] = []
         with ThreadPoolExecutor(self.settings.in_flight, thread_name_prefix="livechat") as pool:
             while True:
+                # Decide first, then send, then write down: a call's answer is saved while the
+                # next calls are already on their way.
+                for job, result in answered:
+                    finished(job, result)
+                answered.clear()
+                if jobs:
+                    with database.reading():  # nothing new starts once Cancel is pressed
+                        self.notice_cancel()
                 halted = (
                     self.lost
                     or (self.cancelled and not self.cleaning_up)
                     or self.stopped is not None
                 )
+                wave: list[_Job] = []
                 if not halted and time.monotonic() >= self.paused_until:
-                    wave = []
                     while jobs and len(pending) + len(wave) < self.settings.in_flight:
                         wave.append(jobs.popleft())
-                    for job in wave:
-                        started(job)
-                    if wave:
-                        db.session.commit()
-                    for job in wave:
-                        pending[pool.submit(call, job)] = job
+                for job in wave:
+                    pending[pool.submit(call, job)] = job
+                for job in wave:
+                    started(job)
+                self.flush_writes()
                 if not pending:
                     if halted or not jobs:
                         return
@@ -237,23 +270,32 @@ class _Runner:
                         self.paused_until = max(self.paused_until, time.monotonic() + pause)
                         jobs.appendleft(job)
                         continue
-                    finished(job, result)
-                self.notice_cancel()
-                db.session.commit()
+                    answered.append((job, result))
                 self.beat()
 
+    # -- writes, in the order decided, one commit for all ------------------------------------
 
-def _save(row_id: int, **values: Any) -> None:
-    row = db.session.get(RegisteredWebhook, row_id)
-    if row is not None:
-        for key, value in values.items():
-            setattr(row, key, value)
+    def save(self, row_id: int, **values: Any) -> None:
+        """Change one row by id (a row deleted meanwhile, with its set, matches nothing)."""
+        self.writes.append(
+            update(RegisteredWebhook)
+            .where(RegisteredWebhook.id == row_id)
+            .values(updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
 
+    def drop(self, row_id: int) -> None:
+        self.writes.append(
+            delete(RegisteredWebhook)
+            .where(RegisteredWebhook.id == row_id)
+            .execution_options(synchronize_session=False)
+        )
 
-def _drop(row_id: int) -> None:
-    row = db.session.get(RegisteredWebhook, row_id)
-    if row is not None:
-        db.session.delete(row)
+    def flush_writes(self) -> None:
+        for statement in self.writes:
+            db.session.execute(statement)
+        self.writes.clear()
+        db.session.commit()
 
 
 def _matches(listed: ListedWebhook, action: str, spec: dict[str, Any]) -> bool:
@@ -273,52 +315,57 @@ def _find(listed: list[ListedWebhook], action: str, spec: dict[str, Any], claime
 class _Registration(_Runner):
     """A register run: list when needed, remove what is outdated, register what is missing."""
 
-    def execute(self, webhook_set: WebhookSet) -> None:
-        owner = webhook_set.app.client_id or ""
-        secret = webhook_set.secret_key or ""
-        wanted = desired(webhook_set)
-        rows = list(webhook_set.registered)
+    def execute(self, set_id: int, recovered: bool) -> None:
+        with database.reading():
+            webhook_set = db.session.get(WebhookSet, set_id)
+            if webhook_set is None:
+                self.lost = True
+                return
+            owner = webhook_set.app.client_id or ""
+            secret = webhook_set.secret_key or ""
+            wanted = desired(webhook_set)
+            rows = _rows(webhook_set)
         run_id = self.run_id
         # A set never tried before cannot have webhooks with its marker at LiveChat; any other
-        # is listed first, to adopt lost answers and notice webhooks removed by someone else.
-        must_list = any(row.livechat_webhook_id or row.attempts for row in rows)
+        # is listed first, to adopt lost answers and notice webhooks removed by someone else. A
+        # run taken over from a worker that died may have sent calls it never wrote down.
         listed: list[ListedWebhook] = []
-        db.session.commit()
-        if must_list:
+        if recovered or any(row.livechat_id or row.attempts for row in rows):
             try:
                 listed = self.api.list_webhooks(owner)
             except LiveChatError as exc:
                 self.stopped = f"Could not read the app's webhooks from LiveChat: {exc.plain}"
                 return
-            self._align(webhook_set, listed, wanted)
-        self.claimed = {
-            row.livechat_webhook_id for row in webhook_set.registered if row.livechat_webhook_id
-        }
+            self._align(db.session.get(WebhookSet, set_id), listed, wanted)
+            with database.reading():
+                rows = _rows(db.session.get(WebhookSet, set_id))
+        self.claimed = {row.livechat_id for row in rows if row.livechat_id}
 
         removals = deque(
-            _Job("remove", row.action, row.id, livechat_id=row.livechat_webhook_id)
-            for row in webhook_set.registered
-            if row.state == RegistrationState.REMOVING and row.livechat_webhook_id
+            _Job("remove", row.action, row.id, livechat_id=row.livechat_id)
+            for row in rows
+            if row.state == RegistrationState.REMOVING and row.livechat_id
         )
-        db.session.commit()
-        self.pump(
-            removals,
-            lambda job: self._remove(job, owner),
-            lambda job: None,
-            lambda job, result: self._removed(job, result, wanted),
-        )
-        if self.lost or self.cancelled or self.stopped:
-            return
-        webhook_set = db.session.get(WebhookSet, webhook_set.id)
+        if removals:
+            self.pump(
+                removals,
+                lambda job: self._remove(job, owner),
+                lambda job: None,
+                lambda job, result: self._removed(job, result, wanted),
+            )
+            if self.lost or self.cancelled or self.stopped:
+                return
+            with database.reading():
+                rows = _rows(db.session.get(WebhookSet, set_id))
+        order = list(wanted)
         registrations = deque(
             _Job("register", row.action, row.id, spec=wanted[row.action])
-            for row in sorted(webhook_set.registered, key=lambda r: list(wanted).index(r.action))
-            if row.action in wanted and row.livechat_webhook_id is None
+            for row in sorted(rows, key=lambda r: order.index(r.action) if r.action in order else 0)
+            if row.action in wanted and row.livechat_id is None
         )
-        db.session.commit()
 
         def started(job: _Job) -> None:
-            _save(
+            self.save(
                 job.row_id,
                 state=RegistrationState.REGISTERING,
                 attempts=RegisteredWebhook.attempts + 1,
@@ -346,7 +393,7 @@ class _Registration(_Runner):
                     db.session.delete(row)
                 continue
             spec = wanted.get(row.action)
-            if row.livechat_webhook_id is None and spec is not None and row.attempts:
+            if row.livechat_webhook_id is None and spec is not None:
                 found = _find(listed, row.action, spec, held)
                 if found is not None:
                     held.add(found.id)
@@ -361,7 +408,7 @@ class _Registration(_Runner):
     def _removed(self, job: _Job, result: _Result, wanted: dict[str, Any]) -> None:
         if result.error is None:
             if job.action in wanted:
-                _save(
+                self.save(
                     job.row_id,
                     livechat_webhook_id=None,
                     registered_as={},
@@ -369,7 +416,7 @@ class _Registration(_Runner):
                     run_id=None,
                 )
             else:
-                _drop(job.row_id)
+                self.drop(job.row_id)
             return
         exc = result.error
         reason = f"could not remove the old webhook: {exc.plain}"
@@ -378,7 +425,7 @@ class _Registration(_Runner):
             if job.action not in wanted
             else RegistrationState.FAILED
         )
-        _save(job.row_id, state=state, last_error=reason)
+        self.save(job.row_id, state=state, last_error=reason)
         if exc.retryable:
             self.stopped = f"{self.title(job.action)}: {reason}"
 
@@ -391,7 +438,7 @@ class _Registration(_Runner):
             webhook_id = found.id if found is not None else None
         if webhook_id is not None:
             self.claimed.add(webhook_id)
-            _save(
+            self.save(
                 job.row_id,
                 livechat_webhook_id=webhook_id,
                 state=RegistrationState.REGISTERED,
@@ -404,7 +451,7 @@ class _Registration(_Runner):
         exc = result.error
         assert exc is not None
         reason = exc.plain
-        _save(job.row_id, state=RegistrationState.FAILED, last_error=reason)
+        self.save(job.row_id, state=RegistrationState.FAILED, last_error=reason)
         log.warning("register_webhook %s failed: %s", job.action, exc.type)
         if exc.type not in PER_TRIGGER_ERRORS:
             self.stopped = f"{self.title(job.action)}: {reason}"
@@ -427,7 +474,7 @@ def _take_off(
     def finished(job: _Job, result: _Result) -> None:
         if result.error is None and cleaning_up:
             # A cancelled run's trigger is still chosen: it waits to be registered again.
-            _save(
+            runner.save(
                 job.row_id,
                 livechat_webhook_id=None,
                 registered_as={},
@@ -435,10 +482,10 @@ def _take_off(
                 run_id=None,
             )
         elif result.error is None:
-            _drop(job.row_id)
+            runner.drop(job.row_id)
         else:
             reason = f"could not remove it: {result.error.plain}"
-            _save(job.row_id, state=RegistrationState.CLEANUP_PENDING, last_error=reason)
+            runner.save(job.row_id, state=RegistrationState.CLEANUP_PENDING, last_error=reason)
 
     db.session.commit()
     runner.cleaning_up, runner.stopped = cleaning_up, None
@@ -485,29 +532,27 @@ def _finish(runner: _Runner, state: RunState) -> None:
 def execute(run_id: int, api: ConfigurationApi, settings: RunSettings) -> None:
     """Carry out a run this worker has claimed (``claim``), to its end or until the lease is
     lost to another worker."""
-    run = db.session.get(RegistrationRun, run_id)
-    if run is None:
-        return
-    if run.started_at is None:
-        run.started_at = utcnow()
-    if run.state == RunState.QUEUED:
-        run.state = RunState.RUNNING
-    kind, webhook_set = RunKind(run.kind), run.webhook_set
+    with database.reading():
+        run = db.session.get(RegistrationRun, run_id)
+        if run is None:
+            return
+        kind, set_id, recovered = RunKind(run.kind), run.webhook_set_id, run.pickups > 1
+        cancelled = run.cancel_requested_at is not None
     runner: _Runner = _Registration(run_id, api, settings)
-    runner.cancelled = run.cancel_requested_at is not None
-    db.session.commit()
+    runner.cancelled = cancelled
 
     if kind is RunKind.REMOVE:
-        if not runner.cancelled:
+        webhook_set = db.session.get(WebhookSet, set_id)
+        if not runner.cancelled and webhook_set is not None:
             _take_off(runner, webhook_set, _unregister_jobs(webhook_set, None))
     elif not runner.cancelled:
         assert isinstance(runner, _Registration)
-        runner.execute(webhook_set)
+        runner.execute(set_id, recovered)
     if runner.lost:
         db.session.rollback()
         return
     if runner.cancelled:
-        webhook_set = db.session.get(WebhookSet, webhook_set.id)
+        webhook_set = db.session.get(WebhookSet, set_id)
         if kind is RunKind.REGISTER and webhook_set is not None:
             _take_off(runner, webhook_set, _unregister_jobs(webhook_set, run_id), cleaning_up=True)
         if not runner.lost:
