@@ -82,11 +82,7 @@ def cancel(app_id: int, set_uid: str):
         flash("Nothing is running for this set.", "warning")
     elif registration.request_cancel(g.user, run):
         db.session.commit()
-        flash(
-            "Cancelling: calls already sent finish, nothing new starts, and the webhooks this "
-            "run registered are removed.",
-            "success",
-        )
+        flash("Cancel requested. Nothing new is sent to LiveChat.", "success")
     else:
         flash("Already cancelling; the rows show how it goes.", "warning")
     return redirect(_progress_url(webhook_set))

@@ -6,7 +6,11 @@
   if (!card || !window.fetch || !card.hasAttribute("data-registration-running")) return;
   const statusUrl = card.dataset.registrationStatus;
 
+  const note = card.querySelector("[data-run-note]");
+
   function render(status) {
+    const said = note && note.getAttribute(`data-note-${status.run.state}`);
+    if (said) note.textContent = said;
     const bar = card.querySelector("[data-progress] progress");
     const text = card.querySelector("[data-progress-text]");
     if (bar) { bar.max = status.total; bar.value = status.registered; }

@@ -109,7 +109,8 @@ def test_cancel_before_a_worker_starts_sends_nothing(live, console, calls):
     console.post(f"/apps/{app_id}/webhooks/{uid}/register")
     response = console.post(f"/apps/{app_id}/webhooks/{uid}/cancel")
     page = text_of(console.get(response.headers["Location"]))
-    assert "Cancelling: calls already sent finish, nothing new starts" in page
+    assert "Cancel requested. Nothing new is sent to LiveChat." in page
+    assert "Cancelling: calls already sent finish, then the webhooks this run" in page
     again = console.post(f"/apps/{app_id}/webhooks/{uid}/cancel")
     assert "Already cancelling" in text_of(console.get(again.headers["Location"]))
     run_queued_tasks()
