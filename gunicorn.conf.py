@@ -13,7 +13,7 @@ import os
 bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = 4
+threads = int(os.environ.get("WEB_THREADS", "8"))
 # Requests that call LiveChat wait up to 10 s a call, with retries; a worker silent for a
 # minute is stuck and gets replaced.
 timeout = 60

@@ -118,13 +118,14 @@ def served(
         "PUBLIC_URL": url,
         "PORT": str(port),
         "WEB_CONCURRENCY": str(web_workers),
+        "WEB_THREADS": str(threads),
         **environ,
     }
     logs.mkdir(parents=True, exist_ok=True)
     migrate(env)
     web_log = open(logs / "web.log", "ab")  # noqa: SIM115 - closed below
     web = subprocess.Popen(
-        [str(BIN / "gunicorn"), "wsgi:app", "--threads", str(threads)],
+        [str(BIN / "gunicorn"), "wsgi:app"],
         cwd=ROOT,
         env=env,
         stdout=web_log,

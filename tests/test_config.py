@@ -139,3 +139,14 @@ def test_workers_starting_together_share_one_generated_key(tmp_path):
         "fernet_keys",
         "secret_key",
     ]
+
+
+def test_every_setting_is_in_the_readme():
+    from pathlib import Path
+
+    from consoleapp.config import SETTINGS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme[readme.index("## Settings") : readme.index("## Commands")]
+    missing = [setting.name for setting in SETTINGS if f"| `{setting.name}` |" not in table]
+    assert missing == []
