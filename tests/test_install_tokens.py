@@ -117,3 +117,61 @@ def test_o10_refused_refresh_asks_for_reconnect_without_looping(app, owner, app_
     status = owner.get(f"/apps/{app_id}/install/status").get_json()
     assert status["needs_reauth"] is True
     assert status["installed"] is False
+
+
+def test_a_refresh_under_way_in_another_process_is_waited_for_not_repeated(
+    app, app_id, monkeypatch
+):
+    """The lease lives on the installation row, so a caller in any process sees it."""
+    from datetime import timedelta
+
+    waiting = threading.Event()
+    sleep = time.sleep
+
+    def noting_sleep(seconds: float) -> None:
+        waiting.set()
+        sleep(seconds)
+
+    monkeypatch.setattr(installs.time, "sleep", noting_sleep)
+    row_id = installed(app, app_id)
+    with app.app_context():
+        db.session.get(Installation, row_id).refreshing_until = utcnow() + timedelta(seconds=30)
+        db.session.commit()
+    results: list[str] = []
+
+    def caller() -> None:
+        with app.app_context():
+            results.append(installs.access_token(row_id, ENDPOINTS))
+            db.session.remove()
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post(TOKEN_URL, json=TOKENS)
+        thread = threading.Thread(target=caller)
+        thread.start()
+        assert waiting.wait(timeout=20)  # the caller waits for the other process's refresh
+        assert results == []
+        with app.app_context():  # ...which saves its new token and lets go of the lease
+            row = db.session.get(Installation, row_id)
+            row.access_token = "dal:refreshed-elsewhere"
+            row.expires_at = utcnow() + timedelta(hours=8)
+            row.refreshing_until = None
+            db.session.commit()
+        thread.join(timeout=20)
+        assert len(mock.calls) == 0
+    assert results == ["dal:refreshed-elsewhere"]
+
+
+def test_a_lease_left_by_a_dead_process_only_delays_the_refresh(app, app_id):
+    from datetime import timedelta
+
+    row_id = installed(app, app_id)
+    with app.app_context():
+        db.session.get(Installation, row_id).refreshing_until = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.post(TOKEN_URL, json=TOKENS)
+        with app.app_context():
+            assert installs.access_token(row_id, ENDPOINTS) == TOKENS["access_token"]
+        assert len(mock.calls) == 1
+    with app.app_context():
+        assert db.session.get(Installation, row_id).refreshing_until is None
