@@ -10,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import crypto
 from .extensions import db, queue
-from .services import passwords, users
+from .services import passwords, retention, users
 from .taskqueue import where
 
 users_cli = AppGroup("users", help="Console accounts.")
@@ -99,7 +99,23 @@ def worker(threads: int | None) -> None:
     consumer.run()
 
 
+inbox_cli = AppGroup("inbox", help="The console's own inbox of deliveries.")
+
+
+@inbox_cli.command("prune")
+def prune_inbox() -> None:
+    """Remove the deliveries the Inbox no longer keeps (older than DELIVERY_RETENTION_DAYS,
+    or beyond INBOX_MAX_DELIVERIES per webhook set), in small batches."""
+    policy = retention.Policy.from_config(current_app.config)
+    pruned = retention.prune(policy)
+    click.echo(
+        f"Removed {pruned.too_old} deliveries older than {policy.days} days and "
+        f"{pruned.beyond_cap} beyond the newest {policy.per_inbox:,} of a webhook set."
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(rotate_keys)
     app.cli.add_command(worker)
+    app.cli.add_command(inbox_cli)
     app.cli.add_command(users_cli)

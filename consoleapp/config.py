@@ -125,6 +125,16 @@ SETTINGS = [
         "How many calls to LiveChat one registration run makes at once (1 to 32).",
     ),
     Setting(
+        "DELIVERY_RETENTION_DAYS",
+        "7",
+        "The Inbox keeps deliveries this many days; older ones are removed.",
+    ),
+    Setting(
+        "INBOX_MAX_DELIVERIES",
+        "10000",
+        "The Inbox keeps at most this many deliveries per webhook set, the newest.",
+    ),
+    Setting(
         "REGISTRATION_LEASE_SECONDS",
         "15",
         "How long a worker's hold on a registration run lasts unless it renews it; a run whose "
@@ -310,6 +320,12 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "WORKER_THREADS": _whole_number("WORKER_THREADS", env.get("WORKER_THREADS"), 4, 64),
         "REGISTRATION_IN_FLIGHT": _whole_number(
             "REGISTRATION_IN_FLIGHT", env.get("REGISTRATION_IN_FLIGHT"), 8, 32
+        ),
+        "DELIVERY_RETENTION_DAYS": _whole_number(
+            "DELIVERY_RETENTION_DAYS", env.get("DELIVERY_RETENTION_DAYS"), 7, 36500
+        ),
+        "INBOX_MAX_DELIVERIES": _whole_number(
+            "INBOX_MAX_DELIVERIES", env.get("INBOX_MAX_DELIVERIES"), 10_000, 100_000_000
         ),
         "REGISTRATION_LEASE_SECONDS": _whole_number(
             "REGISTRATION_LEASE_SECONDS", env.get("REGISTRATION_LEASE_SECONDS"), 15, 3600

@@ -19,7 +19,7 @@ from huey import crontab
 from . import database
 from .extensions import db, queue
 from .models import ACTIVE_STATES, RegistrationRun, utcnow
-from .services import registration, registration_run
+from .services import folding, registration, registration_run, retention
 
 log = logging.getLogger("consoleapp.tasks")
 
@@ -111,3 +111,26 @@ def recover_stalled_work() -> None:
 def recover_on_startup() -> None:
     """A worker that starts (after a crash, say) picks up what was left at once."""
     requeue_stalled_runs()
+
+
+# -- the Inbox ----------------------------------------------------------------------------------
+
+
+@queue.task()
+def fold_deliveries() -> None:
+    """Work out events and counts for the deliveries stored since the last time."""
+    folding.fold_all()
+
+
+@queue.periodic_task(crontab(minute="*"))
+def fold_what_was_missed() -> None:
+    """Once a minute, in case a folding task was lost with its worker."""
+    folding.fold_all()
+
+
+@queue.periodic_task(crontab(minute="*/10"))
+def prune_inbox() -> None:
+    """Remove what the Inbox no longer keeps, in small batches."""
+    pruned = retention.prune(retention.Policy.from_config(current_app.config))
+    if pruned.deliveries:
+        log.info("removed %s deliveries the Inbox no longer keeps", pruned.deliveries)

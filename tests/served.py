@@ -107,6 +107,7 @@ def served(
     web_workers: int = 2,
     task_workers: int = 1,
     threads: int = 8,
+    app: str = "wsgi:app",
 ) -> Iterator[Served]:
     """Migrate, then serve on a free loopback port; PUBLIC_URL follows the port."""
     port = free_port()
@@ -125,7 +126,7 @@ def served(
     migrate(env)
     web_log = open(logs / "web.log", "ab")  # noqa: SIM115 - closed below
     web = subprocess.Popen(
-        [str(BIN / "gunicorn"), "wsgi:app"],
+        [str(BIN / "gunicorn"), app],
         cwd=ROOT,
         env=env,
         stdout=web_log,

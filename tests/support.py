@@ -192,3 +192,11 @@ class ThreadedWorker:
 
     def stop(self) -> None:
         self.consumer.stop(graceful=True)
+
+
+def fold(app: Flask) -> int:
+    """Fold the stored deliveries into events and counts now, as the worker's task does."""
+    from consoleapp.services import folding
+
+    with app.app_context():
+        return folding.fold_all()

@@ -10,7 +10,7 @@ import pytest
 
 from consoleapp.extensions import db
 from consoleapp.models import Delivery, Role
-from support import INBOX_SECRET, add_user, add_webhook_set, delivery_body, sign_in
+from support import INBOX_SECRET, add_user, add_webhook_set, delivery_body, fold, sign_in
 
 ROW = re.compile(r'<tr data-event-id="[^"]*">(.*?)</tr>', re.DOTALL)
 TAGS = re.compile(r"<[^>]+>")
@@ -32,8 +32,11 @@ def inbox_set(app) -> tuple[int, str]:
 
 
 def deliver(client, token: str, **kwargs: object) -> int:
+    """POST a delivery, then fold it in as the worker does once it is stored."""
     body = delivery_body(**kwargs)
-    return client.post(f"/hooks/{token}", json=body).status_code
+    status = client.post(f"/hooks/{token}", json=body).status_code
+    fold(client.application)
+    return status
 
 
 def test_the_inbox_needs_a_signed_in_person(app, client, owner_id, inbox_set):

@@ -14,10 +14,12 @@ import requests
 
 from consoleapp.extensions import db
 from consoleapp.models import Delivery, DeliveryEvent
-from support import TEST_FERNET_KEY, add_webhook_set, delivery_body
+from support import TEST_FERNET_KEY, add_webhook_set, delivery_body, fold
 
 
 def deliveries(app) -> list[Delivery]:
+    """The stored deliveries, once what follows from them is worked out (as a worker does)."""
+    fold(app)
     with app.app_context():
         rows = db.session.execute(db.select(Delivery).order_by(Delivery.id)).scalars().all()
         db.session.expunge_all()
@@ -25,6 +27,7 @@ def deliveries(app) -> list[Delivery]:
 
 
 def events(app) -> list[DeliveryEvent]:
+    fold(app)
     with app.app_context():
         rows = db.session.execute(db.select(DeliveryEvent)).scalars().all()
         db.session.expunge_all()
@@ -85,3 +88,39 @@ def test_r12_an_acknowledged_delivery_survives_sigkill(app_factory, database_url
         assert len(stored) == attempt
         [event] = events(reopened)
         assert event.times_received == attempt
+
+
+def test_r12_deliveries_acknowledged_in_one_grouped_commit_survive_sigkill(
+    app_factory, database_url, tmp_path
+):
+    """Twenty at once share commits; killed the moment the last is answered, none is lost."""
+    import threading
+
+    app = app_factory()
+    token = add_webhook_set(app)[1]
+    process, url = serve_in_a_process(tmp_path / "served", database_url)
+    answers: list[requests.Response] = []
+    barrier = threading.Barrier(20)
+
+    def send(number: int) -> None:
+        body = delivery_body(payload={"event": {"id": f"grouped-{number}"}})
+        barrier.wait()
+        answers.append(requests.post(f"{url}/hooks/{token}", json=body, timeout=30))
+
+    try:
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+    assert sorted(answer.status_code for answer in answers) == [200] * 20
+    acknowledged = {answer.json()["delivery_id"] for answer in answers}
+    stored = {delivery.id for delivery in deliveries(app_factory())}
+    assert stored == acknowledged

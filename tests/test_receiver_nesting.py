@@ -108,24 +108,25 @@ def test_every_depth_to_2000_is_stored_or_a_json_400(receiver, caplog, shape):
     for row in rows:
         assert INBOX_SECRET not in row.body and WRONG_SECRET not in row.body
         assert DEEP_SECRET not in row.body
-        assert row.body_format in {deliveries.PRETTY, deliveries.RAW}
+        assert row.body_format == deliveries.RECEIVED  # laid out only when someone looks
 
 
 @pytest.mark.parametrize("shape", ["objects", "arrays", "mixed"])
 def test_a_body_too_deep_to_lay_out_is_kept_as_received_and_masked(receiver, caplog, shape):
-    """600 levels parse (this depth used to be a 500), but laid out the body would be hundreds
-    of times its size: it is stored and verified as received, with every secret masked."""
+    """600 levels parse (this depth used to be a 500); laid out the body would be hundreds of
+    times its size. It is stored and verified as received, with every secret masked, and
+    nothing tries to lay it out until someone looks at it."""
     app, token = receiver
     body = envelope_around(600, shape, INBOX_SECRET)
     caplog.set_level(logging.INFO)
     response = app.test_client().post(f"/hooks/{token}", data=body, content_type="application/json")
     assert response.status_code == 200
     [row] = stored_bodies(app)
-    assert row.verified and row.body_format == deliveries.RAW and not row.body_truncated
+    assert row.verified and row.body_format == deliveries.RECEIVED and not row.body_truncated
     assert row.body == body.replace(INBOX_SECRET, "[redacted]").replace(DEEP_SECRET, "[redacted]")
     assert row.body_size == len(body)
-    [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert "kept as received" in warning.getMessage() and warning.exc_info is None
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert deliveries.laid_out(row.body, row.body_size) is None  # the Inbox shows it as received
 
 
 def test_the_inbox_says_why_a_body_is_shown_as_received(receiver, owner_id):
@@ -147,21 +148,28 @@ def test_the_inbox_says_why_a_body_is_shown_as_received(receiver, owner_id):
     assert INBOX_SECRET not in words and DEEP_SECRET not in words
 
 
-def test_a_failure_in_laying_out_never_costs_the_delivery(receiver, caplog, monkeypatch):
-    """Whatever goes wrong while making the display form, the delivery is kept as received."""
+def test_a_failure_in_laying_out_never_costs_the_delivery(receiver, owner_id, monkeypatch):
+    """Whatever goes wrong while making the display form, the delivery is kept, and shown as
+    received."""
     app, token = receiver
 
     def broken(*args: object, **kwargs: object) -> str:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(deliveries, "masked_body", broken)
+    monkeypatch.setattr(deliveries, "_laid_out", broken)
     body = envelope_around(3, "objects", INBOX_SECRET)
-    response = app.test_client().post(f"/hooks/{token}", data=body, content_type="application/json")
+    client = app.test_client()
+    response = client.post(f"/hooks/{token}", data=body, content_type="application/json")
     assert response.status_code == 200
     [row] = stored_bodies(app)
-    assert row.verified and row.body_format == deliveries.RAW
+    assert row.verified and row.body_format == deliveries.RECEIVED
     assert json.loads(row.body)["secret_key"] == "[redacted]"
-    assert "RecursionError" in caplog.text and "Traceback" not in caplog.text
+    sign_in(client, owner_id)
+    with app.app_context():
+        app_id = db.session.get(Delivery, row.id).webhook_set.app_id
+    page = client.get(f"/apps/{app_id}/inbox/{row.id}")
+    assert page.status_code == 200
+    assert "Shown as received: too deeply nested to lay out." in html.unescape(page.get_data(True))
 
 
 def test_a_too_deep_body_is_refused_in_plain_words(receiver):

@@ -12,7 +12,7 @@ import pytest
 
 from consoleapp.extensions import db, limiter
 from consoleapp.models import Delivery, DeliveryEvent, WebhookSet
-from support import INBOX_SECRET, add_webhook_set, delivery_body, sign_in
+from support import INBOX_SECRET, add_webhook_set, delivery_body, fold, sign_in
 
 KEPT = 4096
 TAGS = re.compile(r"<[^>]+>")
@@ -61,7 +61,7 @@ def test_a_rejected_1mb_body_keeps_its_first_4kb_size_and_hash(app, client, inbo
     assert response.status_code == 401 and response.get_json() == {"error": "unauthorized"}
     [row] = rows(app)
     assert not row.verified and row.rejection == "wrong secret key"
-    assert row.body_truncated and row.body_format == "raw"
+    assert row.body_truncated and row.body_format == "received"
     assert len(row.body.encode("utf-8")) == KEPT
     assert row.body_size == 1024 * 1024
     masked = data.replace(b'"wrong-secret-value"', b'"[redacted]"')
@@ -107,12 +107,12 @@ def test_an_unreadable_saved_secret_is_bounded_too(app, client, inbox_set):
     assert INBOX_SECRET not in row.body
 
 
-def test_a_small_rejected_body_is_kept_whole_and_laid_out(app, client, inbox_set):
+def test_a_small_rejected_body_is_kept_whole_to_be_laid_out(app, client, inbox_set):
     _, token = inbox_set
     data = json.dumps(delivery_body(secret="wrong")).encode()
     assert post(client, token, data).status_code == 401
     [row] = rows(app)
-    assert not row.body_truncated and row.body_format == "pretty"
+    assert not row.body_truncated and row.body_format == "received"
     assert json.loads(row.body) == {**json.loads(data), "secret_key": "[redacted]"}
     assert row.body_size == len(data)
 
@@ -122,7 +122,7 @@ def test_a_verified_1mb_body_is_kept_whole(app, client, inbox_set):
     data = big_body(1024 * 1024, secret=INBOX_SECRET)
     assert post(client, token, data).status_code == 200
     [row] = rows(app)
-    assert row.verified and not row.body_truncated and row.body_format == "pretty"
+    assert row.verified and not row.body_truncated and row.body_format == "received"
     assert json.loads(row.body) == {**json.loads(data), "secret_key": "[redacted]"}
     assert row.body_size == len(data)
 
@@ -165,6 +165,7 @@ def test_rejected_deliveries_beyond_the_limit_get_429_and_are_not_stored(app_fac
     stored = rows(app)
     assert len(stored) == 3 + 5 + 1
     assert sum(row.verified for row in stored) == 5
+    fold(app)
     with app.app_context():
         [event] = db.session.execute(db.select(DeliveryEvent)).scalars().all()
         assert event.times_received == 5

@@ -23,6 +23,9 @@ MAX_ACTION_LENGTH = 64
 MAX_WEBHOOK_ID_LENGTH = 64
 PRETTY = "pretty"
 RAW = "raw"
+# As received, secret masked, laid out when someone looks at it (PRETTY and RAW are what
+# deliveries stored before that keep).
+RECEIVED = "received"
 # Laid out, a body grows with its depth (each level indents every line inside it). One that
 # would grow past this many times its size (or past the floor) is kept as received instead.
 LAID_OUT_GROWTH = 8
@@ -350,3 +353,30 @@ def kept_body(envelope: Envelope, body: bytes, limit: int | None = None) -> Kept
         return KeptBody(as_received, RAW, False, size, digest)
     text, truncated = _cut(as_received, limit)
     return KeptBody(text, RAW, truncated, size, digest)
+
+
+def received_body(body: bytes, limit: int | None = None) -> KeptBody:
+    """The body to store, as received with every ``secret_key`` masked, laid out later (when
+    someone looks at it), so that storing it costs no more than it must. With ``limit``, at
+    most that many bytes are kept."""
+    text = masked_text(body)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if limit is not None:
+        text, truncated = _cut(text, limit)
+        return KeptBody(text, RECEIVED, truncated, len(body), digest)
+    return KeptBody(text, RECEIVED, False, len(body), digest)
+
+
+def laid_out(text: str, size: int) -> str | None:
+    """A stored body (already masked) pretty-printed; None when it cannot be: nested too deeply
+    for the parser or the encoder, or longer laid out than 8 times its size (64 KB at least)."""
+    try:
+        value = json.loads(text)
+        pretty = _laid_out(value, max(LAID_OUT_FLOOR, LAID_OUT_GROWTH * size), ensure_ascii=False)
+        if pretty is not None:
+            pretty.encode("utf-8")
+        return pretty
+    except UnicodeEncodeError:
+        return _laid_out(value, None, ensure_ascii=True)
+    except (ValueError, RecursionError, MemoryError):
+        return None

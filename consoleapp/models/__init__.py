@@ -5,7 +5,7 @@ from __future__ import annotations
 from .accounts import AuditEvent, Invitation, PasswordReset, Role, User
 from .apps import App
 from .base import utcnow
-from .deliveries import Delivery, DeliveryEvent
+from .deliveries import Delivery, DeliveryEvent, DeliveryMinute
 from .installations import Installation
 from .registration import ACTIVE_STATES, RegistrationRun, RunKind, RunState
 from .sessions import UserSession
@@ -26,6 +26,7 @@ __all__ = [
     "AuditEvent",
     "Delivery",
     "DeliveryEvent",
+    "DeliveryMinute",
     "Installation",
     "Invitation",
     "PasswordReset",

@@ -1,4 +1,5 @@
-"""The console's own inbox: store what its receiver got, then list, filter and count it.
+"""The console's own inbox: list, filter and count what its receiver stored
+(``services.intake`` stores it).
 
 Every POST that names a known inbox is kept as a ``Delivery``, verified or rejected. Verified
 deliveries are kept whole and also count towards one ``DeliveryEvent`` per dedupe key, so a
@@ -10,23 +11,16 @@ send them, and they must not fill the disk.
 from __future__ import annotations
 
 import logging
-import math
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from limits import RateLimitItemPerMinute
 from sqlalchemy import Select, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from ..crypto import SecretUnavailable
-from ..extensions import db, limiter
-from ..livechat.deliveries import Envelope, Verification, dedupe_key, kept_body, verify_secret
-from ..models import Delivery, DeliveryEvent, WebhookSet, utcnow
+from ..extensions import db
+from ..models import Delivery, WebhookSet
+from . import intake
 
 VERIFIED = "verified"
 REJECTED = "rejected"
@@ -34,38 +28,11 @@ STATUSES = (VERIFIED, REJECTED)
 PER_PAGE = 25
 # A page number beyond this is empty anyway; bounding it keeps the OFFSET a valid integer.
 MAX_PAGE = 1_000_000
-MAX_HEADER_LENGTH = 1000
 # Of a rejected delivery's body, only this much is kept (its size and hash are kept too).
-REJECTED_BODY_KEPT = 4096
-# Headers that carry credentials of the sender, never of LiveChat's delivery.
-MASKED_HEADERS = {"authorization", "cookie", "proxy-authorization"}
-_INSERTS: dict[str, Callable[..., Any]] = {
-    "sqlite": sqlite.insert,
-    "postgresql": postgresql.insert,
-}
+REJECTED_BODY_KEPT = intake.REJECTED_BODY_KEPT
 
 
 log = logging.getLogger("consoleapp.inbox")
-
-
-class UnknownInbox(LookupError):
-    """No webhook set has this inbox address."""
-
-
-class TooManyRejected(Exception):
-    """This inbox kept as many rejected deliveries as it may this minute; this one is not kept."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after)
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class StoredDelivery:
-    delivery_id: int
-    verified: bool
-    reason: str | None
-    times_received: int
 
 
 @dataclass(frozen=True)
@@ -87,137 +54,6 @@ class ActionCount:
     rejected: int
     first_verified_at: datetime | None
     last_received_at: datetime | None
-
-
-def find_webhook_set(inbox_token: str) -> WebhookSet | None:
-    # Tokens are 32 hex digits; anything else names no inbox and never reaches the database.
-    if not (0 < len(inbox_token) <= 32 and inbox_token.isascii() and inbox_token.isalnum()):
-        return None
-    query = db.select(WebhookSet).where(WebhookSet.inbox_token == inbox_token)
-    return db.session.execute(query).scalar_one_or_none()
-
-
-def _verify(webhook_set: WebhookSet, envelope: Envelope) -> Verification:
-    try:
-        expected = webhook_set.secret_key
-    except SecretUnavailable:
-        return Verification(False, "the saved secret key cannot be read; enter it again")
-    return verify_secret(envelope, expected)
-
-
-def clean_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
-    cleaned = {}
-    for name, value in headers:
-        if name.lower() in MASKED_HEADERS:
-            value = "[redacted]"
-        cleaned[name] = value.replace("\x00", "")[:MAX_HEADER_LENGTH]
-    return cleaned
-
-
-def _count_event(webhook_set_id: int, key: str, action: str, now: datetime) -> tuple[int, int]:
-    """Insert the event or count one more delivery of it, atomically.
-
-    ``ON CONFLICT DO UPDATE`` on the UNIQUE dedupe key: concurrent identical deliveries never
-    fail on the index, on SQLite (serialized by BEGIN IMMEDIATE) nor on PostgreSQL.
-    """
-    table = DeliveryEvent.__table__
-    statement = (
-        _INSERTS[db.session.get_bind().dialect.name](table)
-        .values(
-            webhook_set_id=webhook_set_id,
-            dedupe_key=key,
-            action=action,
-            first_received_at=now,
-            last_received_at=now,
-            times_received=1,
-        )
-        .on_conflict_do_update(
-            index_elements=[table.c.dedupe_key],
-            set_={"times_received": table.c.times_received + 1, "last_received_at": now},
-        )
-        .returning(table.c.id, table.c.times_received)
-    )
-    event_id, times = db.session.execute(statement).one()
-    return event_id, times
-
-
-def _count_rejected(webhook_set: WebhookSet, per_minute: int) -> None:
-    """Count one more rejected delivery to this inbox; raise ``TooManyRejected`` past the limit.
-
-    The count lives in the rate limiter's storage (``RATELIMIT_STORAGE_URI``), so every process
-    serving the console shares it.
-    """
-    if not limiter.enabled:
-        return
-    limit = RateLimitItemPerMinute(per_minute)
-    identity = ("rejected-deliveries", webhook_set.uid)
-    try:
-        if limiter.limiter.hit(limit, *identity):
-            return
-        reset_at = limiter.limiter.get_window_stats(limit, *identity).reset_time
-    except Exception as exc:  # the storage is down: keep the delivery (bounded) anyway
-        log.warning("rejected deliveries not counted: %s", type(exc).__name__)
-        return
-    raise TooManyRejected(retry_after=max(1, math.ceil(reset_at - time.time())))
-
-
-@dataclass(frozen=True)
-class CheckedDelivery:
-    """Which inbox a delivery came to, and whether its secret key is right."""
-
-    webhook_set_id: int
-    verification: Verification
-
-
-def check_delivery(
-    inbox_token: str, envelope: Envelope, rejected_per_minute: int
-) -> CheckedDelivery:
-    """Find the inbox and check the secret key; reads only.
-
-    A rejected delivery counts against the inbox's limit: past it, ``TooManyRejected``.
-    """
-    webhook_set = find_webhook_set(inbox_token)
-    if webhook_set is None:
-        raise UnknownInbox(inbox_token)
-    verification = _verify(webhook_set, envelope)
-    if not verification.verified:
-        _count_rejected(webhook_set, rejected_per_minute)
-    return CheckedDelivery(webhook_set.id, verification)
-
-
-def store_delivery(
-    checked: CheckedDelivery, envelope: Envelope, body: bytes, headers: list[tuple[str, str]]
-) -> StoredDelivery:
-    """Add the delivery (and count its event) to the session; the receiver commits.
-
-    The body is laid out and hashed before the first statement: on SQLite the transaction holds
-    the write lock, and every other delivery waits for it.
-    """
-    verified = checked.verification.verified
-    kept = kept_body(envelope, body, limit=None if verified else REJECTED_BODY_KEPT)
-    key = dedupe_key(envelope) if verified else None
-    now = utcnow()
-    event_id, times = None, 0
-    if key is not None:
-        event_id, times = _count_event(checked.webhook_set_id, key, envelope.action, now)
-    delivery = Delivery(
-        webhook_set_id=checked.webhook_set_id,
-        event_id=event_id,
-        received_at=now,
-        action=envelope.action,
-        livechat_webhook_id=envelope.webhook_id,
-        verified=verified,
-        rejection=checked.verification.reason,
-        headers=clean_headers(headers),
-        body=kept.text,
-        body_format=kept.format,
-        body_truncated=kept.truncated,
-        body_size=kept.size,
-        body_sha256=kept.sha256,
-    )
-    db.session.add(delivery)
-    db.session.flush()
-    return StoredDelivery(delivery.id, verified, checked.verification.reason, times)
 
 
 # -- reading -------------------------------------------------------------------------------

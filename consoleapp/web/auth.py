@@ -52,6 +52,13 @@ def background_poll(view: Callable[..., Any]) -> Callable[..., Any]:
     return view
 
 
+def without_sign_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a view that authenticates its callers itself (the receiver, by secret key): no
+    signed-in session is looked up for it, whatever cookies come along."""
+    view.without_sign_in = True  # type: ignore[attr-defined]
+    return view
+
+
 def is_background_poll() -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "background_poll", False))
@@ -81,6 +88,9 @@ def load_signed_in_user() -> None:
     g.user = None
     g.user_session_id = None
     if request.endpoint == "static" or "_user_id" not in session:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "without_sign_in", False):
         return
     user = current_user._get_current_object()
     if not user.is_authenticated:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
 
 from ..extensions import db
-from ..livechat.deliveries import RAW
+from ..livechat.deliveries import PRETTY, RECEIVED, laid_out
 from ..models import App, Delivery
 from ..services import inbox
 from .auth import background_poll, login_required
@@ -31,24 +32,37 @@ def format_thousands(value: int) -> str:
     return f"{value:,}"
 
 
-@bp.app_template_filter("body_note")
-def body_note(delivery: Delivery) -> str:
-    """How the stored body shows what was received, in plain words."""
+@dataclass(frozen=True)
+class ShownBody:
+    text: str
+    note: str
+    as_received: bool
+
+
+@bp.app_template_filter("shown_body")
+def shown_body(delivery: Delivery) -> ShownBody:
+    """The stored body as the Inbox shows it (laid out when it can be), and how, in plain words."""
     kept = f"{inbox.REJECTED_BODY_KEPT // 1024} KB"
     if delivery.body_truncated:
         size = format_thousands(delivery.body_size or 0)
-        return (
+        note = (
             f"First {kept} of {size} bytes shown, as received: of a rejected delivery only "
             f"the first {kept} are kept."
         )
-    if delivery.body_format != RAW:
-        return "As received, pretty-printed."
+        return ShownBody(delivery.body, note, True)
+    if delivery.body_format == PRETTY:
+        return ShownBody(delivery.body, "As received, pretty-printed.", False)
+    if delivery.body_format == RECEIVED:
+        pretty = laid_out(delivery.body, delivery.body_size or len(delivery.body))
+        if pretty is not None:
+            return ShownBody(pretty, "As received, pretty-printed.", False)
     if delivery.verified:
-        return "Shown as received: too deeply nested to lay out."
-    return (
+        return ShownBody(delivery.body, "Shown as received: too deeply nested to lay out.", True)
+    note = (
         f"Shown as received: laid out, it would be longer than the {kept} kept of a rejected "
         "delivery."
     )
+    return ShownBody(delivery.body, note, True)
 
 
 def chosen_filter(args: Mapping[str, str]) -> inbox.InboxFilter:

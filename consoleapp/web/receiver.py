@@ -1,8 +1,9 @@
 """The console's own webhook receiver: LiveChat POSTs deliveries to ``/hooks/<inbox_token>``.
 
 It authenticates by ``secret_key`` (so CSRF does not apply), answers JSON only, and stores every
-delivery and commits before it answers 200. If the delivery cannot be stored it answers 503, so
-LiveChat retries. Nothing else happens before the answer: there is no processing to wait for.
+delivery and commits before it answers 200 (``services.intake``: one commit for the deliveries
+that arrive together). If the delivery cannot be stored it answers 503, so LiveChat retries.
+Nothing else happens before the answer: what follows from a delivery is worked out afterwards.
 Rejected deliveries are stored in part (401), and past a limit a minute not at all (429). A body
 over the cap is 413, however it is sent; it is never cut short and stored.
 """
@@ -16,9 +17,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..extensions import csrf, db, limiter
+from ..extensions import csrf, limiter
 from ..livechat import deliveries
-from ..services import inbox, webhook_sets
+from ..services import intake, webhook_sets
+from .auth import without_sign_in
 from .errors import error_response
 
 log = logging.getLogger("consoleapp.receiver")
@@ -60,33 +62,34 @@ def read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _cache() -> intake.InboxCache:
+    return current_app.extensions.setdefault("consoleapp.inboxes", intake.InboxCache())
+
+
 @bp.post("/<inbox_token>")
+@without_sign_in
 def receive_delivery(inbox_token: str) -> ResponseReturnValue:
     if not request.is_json:
         return error_response(415, NOT_JSON)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        body = read_body(current_app.config["MAX_CONTENT_LENGTH"])
+        body = read_body(app.config["MAX_CONTENT_LENGTH"])
         envelope = deliveries.parse_envelope(body)
-        checked = inbox.check_delivery(
-            inbox_token, envelope, rejected_per_minute=current_app.config["REJECTED_PER_MINUTE"]
-        )
-        # The check only read. End its transaction, so that no lock is held (SQLite's is on the
-        # whole database) while the body is laid out.
-        db.session.rollback()
-        stored = inbox.store_delivery(checked, envelope, body, list(request.headers.items()))
-        db.session.commit()
+        found, verification = intake.check(_cache(), inbox_token, envelope)
+        if not verification.verified:
+            intake.count_rejected(found, app.config["REJECTED_PER_MINUTE"])
+        row = intake.row_for(found, verification, envelope, body, list(request.headers.items()))
+        delivery_id = intake.store(app, row)
     except deliveries.MalformedDelivery as exc:
         return error_response(400, str(exc))
-    except inbox.UnknownInbox:
+    except intake.UnknownInbox:
         return error_response(404, UNKNOWN_INBOX)
-    except inbox.TooManyRejected as exc:
-        db.session.rollback()
+    except intake.TooManyRejected as exc:
         return (*error_response(429, TOO_MANY_REJECTED), {"Retry-After": str(exc.retry_after)})
-    except SQLAlchemyError as exc:
-        db.session.rollback()
-        log.error("delivery not stored, answering 503: %s", type(exc).__name__)
+    except (intake.NotStored, SQLAlchemyError) as exc:
+        log.error("delivery not stored, answering 503: %s", exc)
         return error_response(503, NOT_STORED)
-    if not stored.verified:
+    if not verification.verified:
         # The reason is on the Inbox page; the sender learns nothing about the secret.
         return jsonify(error="unauthorized"), 401
-    return jsonify(status="received", delivery_id=stored.delivery_id), 200
+    return jsonify(status="received", delivery_id=delivery_id), 200

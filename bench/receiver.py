@@ -1,0 +1,208 @@
+"""Receiver benchmark: how many deliveries a second the console stores, against a bare
+endpoint in the same server, and the latency at a steady 300 a second.
+
+Serves the console as the README's production section says (gunicorn, 2 processes of 8
+threads, and a worker), with one extra route, ``POST /bare``, that only answers 200: the
+reference. On SQLite by default; on PostgreSQL when DATABASE_URL says so. The load comes from
+wrk (Debian's package; `make bench-tools` installs it) on loopback:
+
+  1. distinct, verified deliveries to the receiver, 32 at a time, QUOTA of them;
+  2. the same load to the bare endpoint, for as long as the first run took;
+  3. a steady 300 deliveries a second for 20 s to the receiver.
+
+Every delivery sent must be stored: the database is counted at the end. Run it from the
+repository root: `.venv/bin/python bench/receiver.py`. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from cryptography.fernet import Fernet  # noqa: E402
+from http_journey import Console  # noqa: E402
+from served import served  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+SCRIPT = ROOT / "bench" / "deliveries.lua"
+SECRET = "bench-receiver-secret-key-123"
+CONNECTIONS = 32
+WRK_THREADS = 2
+QUOTA = 10000  # deliveries in the first run, at least the 5,000 asked for
+PACED_RATE = 300
+PACED_SECONDS = 20
+PACED_CONNECTIONS = 30
+
+
+def wrk(
+    url: str,
+    path: str,
+    quota_per_thread: int,
+    connections: int,
+    delay_ms: int,
+    seconds: int,
+    until=None,
+) -> dict:
+    """Run wrk; stop it when ``until()`` says the work is done, or after ``seconds``."""
+    env = {
+        **os.environ,
+        "PATH_TO": path,
+        "SECRET": SECRET,
+        "QUOTA": str(quota_per_thread),
+        "DELAY_MS": str(delay_ms),
+    }
+    command = [
+        shutil.which("wrk") or "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(SCRIPT),
+        url,
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    started = time.monotonic()
+    cpu, finished = 0.0, None
+    try:
+        while process.poll() is None:
+            cpu = _cpu_seconds(process.pid) or cpu
+            if until is not None and until():
+                finished = time.monotonic()
+                time.sleep(0.2)  # the last answers reach wrk
+                cpu = _cpu_seconds(process.pid) or cpu
+                process.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.05)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    elapsed = time.monotonic() - started
+    found = re.search(r"RESULT (\{.*\})", output)
+    if not found:
+        raise RuntimeError(f"wrk printed no result:\n{output}")
+    result = json.loads(found.group(1))
+    errors = re.search(r"Socket errors: (.*)", output)
+    result["socket_errors"] = errors.group(1) if errors else ""
+    result["non_2xx"] = (
+        int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0
+    )
+    if finished is not None:
+        # Until every delivery was seen stored, not until wrk was told to stop.
+        result["seconds"] = finished - started
+    result["rps"] = result["ok"] / result["seconds"] if result["seconds"] else 0.0
+    result["wrk_cpu_share"] = round(cpu / elapsed, 2) if elapsed else 0.0
+    return result
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Stored:
+    def __init__(self, database_url: str) -> None:
+        url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        self.engine = create_engine(url)
+
+    def count(self) -> int:
+        with self.engine.connect() as connection:
+            return connection.execute(
+                text("SELECT count(*) FROM deliveries WHERE verified")
+            ).scalar_one()
+
+    def inbox_token(self) -> str:
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT inbox_token FROM webhook_sets")).scalar_one()
+
+
+def main() -> None:
+    database_url = os.environ.get("DATABASE_URL", "")
+    kind = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    with tempfile.TemporaryDirectory(prefix="bench-receiver-") as folder:
+        work = Path(folder)
+        if kind == "sqlite":
+            database_url = f"sqlite:///{work / 'console.db'}"
+        environ = {
+            "LIVECHAT_MODE": "sandbox",
+            "SECRET_KEY": "bench-secret-key-" + "x" * 32,
+            "FERNET_KEYS": Fernet.generate_key().decode(),
+            "DATABASE_URL": database_url,
+            "TASK_QUEUE_URL": f"sqlite:///{work / 'tasks.db'}",
+            "SANDBOX_PROVISIONING": "on",
+        }
+        with served(
+            environ, work / "logs", web_workers=2, task_workers=1, app="bench.bare:app"
+        ) as running:
+            person = Console(running.url)
+            person.create_owner()
+            app_id = person.create_app()
+            person.webhook_set(app_id, ["incoming_event"], SECRET)
+            stored = Stored(database_url)
+            path = f"/hooks/{stored.inbox_token()}"
+
+            per_thread = QUOTA // WRK_THREADS
+            load = wrk(
+                running.url,
+                path,
+                per_thread,
+                CONNECTIONS,
+                0,
+                600,
+                until=lambda: stored.count() >= QUOTA,
+            )
+            bare = wrk(running.url, "/bare", 10**9, CONNECTIONS, 0, max(3, round(load["seconds"])))
+            before = stored.count()
+            paced_quota = PACED_RATE * PACED_SECONDS
+            paced = wrk(
+                running.url,
+                path,
+                paced_quota // WRK_THREADS,
+                PACED_CONNECTIONS,
+                round(1000 * PACED_CONNECTIONS / PACED_RATE),
+                PACED_SECONDS * 3,
+                until=lambda: stored.count() >= before + paced_quota,
+            )
+            time.sleep(0.5)
+            total_stored = stored.count()
+            stored.engine.dispose()
+
+    sent = load["sent"] + paced["sent"]
+    errors = (load["sent"] - load["ok"]) + (paced["sent"] - paced["ok"])
+    result = {
+        "db": kind,
+        "sent": sent,
+        "stored": total_stored,
+        "errors": errors,
+        "rps": round(load["rps"]),
+        "bare_rps": round(bare["rps"]),
+        "ratio": round(load["rps"] / bare["rps"], 3),
+        "p50_ms": round(load["p50_ms"], 1),
+        "p99_ms": round(load["p99_ms"], 1),
+        "paced_rps": round(paced["rps"]),
+        "paced_p99_ms": round(paced["p99_ms"], 1),
+        "wrk_cpu_share": max(load["wrk_cpu_share"], bare["wrk_cpu_share"]),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

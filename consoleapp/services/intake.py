@@ -1,0 +1,342 @@
+"""The receiver's short path: find the set's secret, check it, append the delivery, answer.
+
+Nothing derived makes a delivery wait: the event a repeat belongs to and the counts per minute
+are folded in afterwards by a task (``fold``). Concurrent deliveries in one process share one
+transaction (a *group commit*): a committer thread inserts whatever has arrived in one go and
+commits once, and each delivery is answered only after the commit that holds it is durable. So
+a delivery is still never acknowledged before it is stored, and the database's one writer (on
+SQLite) is taken once for many deliveries instead of once each.
+
+The set's secret is kept in the process for a few seconds at most (``SECRET_TTL``): a changed
+key is in use everywhere within that time, and at once in the process that changed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from limits import RateLimitItemPerMinute
+from sqlalchemy import insert
+
+from .. import database
+from ..crypto import SecretUnavailable
+from ..extensions import db, limiter, queue
+from ..livechat.deliveries import Envelope, Verification, dedupe_key, received_body, verify_secret
+from ..models import Delivery, WebhookSet, utcnow
+from ..taskqueue import QueueUnavailable
+
+log = logging.getLogger("consoleapp.intake")
+
+# A secret read from the database serves this long before it is read again.
+SECRET_TTL = 5.0
+# Of a rejected delivery's body, only this much is kept (its size and hash are kept too).
+REJECTED_BODY_KEPT = 4096
+MAX_HEADER_LENGTH = 1000
+# Headers that carry credentials of the sender, never of LiveChat's delivery.
+MASKED_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+# The most deliveries one commit takes, and how long a delivery waits for its commit.
+BATCH_LIMIT = 256
+COMMIT_WAIT = 10.0
+# How often, at most, a process asks a worker to fold what it stored.
+FOLD_EVERY = 0.1
+# A committer with nothing to do for this long stops; the next delivery starts another.
+IDLE_SECONDS = 10.0
+_EXTENSION = "consoleapp.intake"
+
+
+class UnknownInbox(LookupError):
+    """No webhook set has this inbox address."""
+
+
+class TooManyRejected(Exception):
+    """This inbox kept as many rejected deliveries as it may this minute; this one is not kept."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+class _Retired(Exception):
+    """The committer stopped for want of work; ask for the current one."""
+
+
+class NotStored(Exception):
+    """The delivery could not be committed (the database is locked, down, or full)."""
+
+
+@dataclass(frozen=True)
+class Inbox:
+    set_id: int
+    set_uid: str
+    secret: str | None
+    readable: bool
+    read_at: float
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    delivery_id: int
+    verified: bool
+    reason: str | None
+
+
+def clean_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    cleaned = {}
+    for name, value in headers:
+        if name.lower() in MASKED_HEADERS:
+            value = "[redacted]"
+        cleaned[name] = value.replace("\x00", "")[:MAX_HEADER_LENGTH]
+    return cleaned
+
+
+# -- the set's secret, kept in the process -----------------------------------------------------
+
+
+class InboxCache:
+    def __init__(self) -> None:
+        self._inboxes: dict[str, Inbox] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, fresh: bool = False) -> Inbox:
+        found = self._inboxes.get(token)
+        if found is not None and not fresh and time.monotonic() - found.read_at < SECRET_TTL:
+            return found
+        inbox = _read_inbox(token)
+        with self._lock:
+            self._inboxes[token] = inbox
+        return inbox
+
+    def forget(self, token: str) -> None:
+        with self._lock:
+            self._inboxes.pop(token, None)
+
+
+def _read_inbox(token: str) -> Inbox:
+    # Tokens are 32 hex digits; anything else names no inbox and never reaches the database.
+    if not (0 < len(token) <= 32 and token.isascii() and token.isalnum()):
+        raise UnknownInbox(token)
+    with database.reading():
+        webhook_set = db.session.execute(
+            db.select(WebhookSet).where(WebhookSet.inbox_token == token)
+        ).scalar_one_or_none()
+        if webhook_set is None:
+            raise UnknownInbox(token)
+        try:
+            secret, readable = webhook_set.secret_key, True
+        except SecretUnavailable:
+            secret, readable = None, False
+        return Inbox(webhook_set.id, webhook_set.uid, secret, readable, time.monotonic())
+
+
+def _verify(inbox: Inbox, envelope: Envelope) -> Verification:
+    if not inbox.readable:
+        return Verification(False, "the saved secret key cannot be read; enter it again")
+    return verify_secret(envelope, inbox.secret)
+
+
+def check(cache: InboxCache, token: str, envelope: Envelope) -> tuple[Inbox, Verification]:
+    """The inbox and the verdict on the secret. A key kept in the process that no longer
+    matches is read again once, so a key changed elsewhere takes effect at once."""
+    inbox = cache.get(token)
+    verification = _verify(inbox, envelope)
+    if not verification.verified and time.monotonic() - inbox.read_at > 0.5:
+        inbox = cache.get(token, fresh=True)
+        verification = _verify(inbox, envelope)
+    return inbox, verification
+
+
+def count_rejected(inbox: Inbox, per_minute: int) -> None:
+    """Count one more rejected delivery to this inbox; raise ``TooManyRejected`` past the limit.
+
+    The count lives in the rate limiter's storage (``RATELIMIT_STORAGE_URI``), so every process
+    serving the console shares it.
+    """
+    if not limiter.enabled:
+        return
+    limit = RateLimitItemPerMinute(per_minute)
+    identity = ("rejected-deliveries", inbox.set_uid)
+    try:
+        if limiter.limiter.hit(limit, *identity):
+            return
+        reset_at = limiter.limiter.get_window_stats(limit, *identity).reset_time
+    except Exception as exc:  # the storage is down: keep the delivery (bounded) anyway
+        log.warning("rejected deliveries not counted: %s", type(exc).__name__)
+        return
+    raise TooManyRejected(retry_after=max(1, math.ceil(reset_at - time.time())))
+
+
+def row_for(
+    inbox: Inbox,
+    verification: Verification,
+    envelope: Envelope,
+    body: bytes,
+    headers: list[tuple[str, str]],
+) -> dict[str, Any]:
+    """The delivery as it is stored: the body as received with its secret masked (all of it when
+    verified, the first 4 KB when not), laid out only when someone looks at it."""
+    verified = verification.verified
+    kept = received_body(body, limit=None if verified else REJECTED_BODY_KEPT)
+    return {
+        "webhook_set_id": inbox.set_id,
+        "received_at": utcnow(),
+        "action": envelope.action,
+        "livechat_webhook_id": envelope.webhook_id,
+        "verified": verified,
+        "rejection": verification.reason,
+        "headers": clean_headers(headers),
+        "body": kept.text,
+        "body_format": kept.format,
+        "body_truncated": kept.truncated,
+        "body_size": kept.size,
+        "body_sha256": kept.sha256,
+        "dedupe_key": dedupe_key(envelope) if verified else None,
+        "folded": False,
+    }
+
+
+# -- the group commit -------------------------------------------------------------------------
+
+
+@dataclass
+class _Waiting:
+    row: dict[str, Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    delivery_id: int | None = None
+    error: BaseException | None = None
+
+
+class Committer:
+    """One thread per process that commits the deliveries waiting, all in one transaction."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.pid = os.getpid()
+        self.retired = False
+        self._waiting: list[_Waiting] = []
+        self._wake = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="delivery-commit", daemon=True)
+        self._thread.start()
+
+    def store(self, row: dict[str, Any]) -> int:
+        """Queue the row for the next commit and wait until it is durable; its id."""
+        waiting = _Waiting(row)
+        with self._wake:
+            if self.retired:
+                raise _Retired
+            self._waiting.append(waiting)
+            self._wake.notify()
+        if not waiting.done.wait(COMMIT_WAIT):
+            raise NotStored("no commit within the time a sender waits")
+        if waiting.error is not None:
+            raise NotStored(type(waiting.error).__name__) from waiting.error
+        assert waiting.delivery_id is not None
+        return waiting.delivery_id
+
+    def _next_batch(self, timeout: float) -> list[_Waiting]:
+        with self._wake:
+            if not self._waiting:
+                self._wake.wait(timeout)
+            batch, self._waiting = (
+                self._waiting[:BATCH_LIMIT],
+                self._waiting[BATCH_LIMIT:],
+            )
+            return batch
+
+    def _run(self) -> None:
+        fold_due, folded_at, busy_at = False, 0.0, time.monotonic()
+        while True:
+            batch = self._next_batch(FOLD_EVERY if fold_due else IDLE_SECONDS)
+            if batch:
+                busy_at = time.monotonic()
+                fold_due = self._commit(batch) or fold_due
+            elif not fold_due and time.monotonic() - busy_at > IDLE_SECONDS and self._retire():
+                return
+            # At most one folding task every FOLD_EVERY seconds, always one after the last
+            # commit: a task queued before a commit might run before it and miss its rows.
+            if fold_due and time.monotonic() - folded_at >= FOLD_EVERY:
+                fold_due, folded_at = False, time.monotonic()
+                with self.app.app_context():
+                    queue_folding()
+
+    def _retire(self) -> bool:
+        """Stop when idle (the next delivery starts a new committer); False if one came."""
+        with self._wake:
+            if self._waiting:
+                return False
+            self.retired = True
+        with _start_lock:
+            if self.app.extensions.get(_EXTENSION) is self:
+                del self.app.extensions[_EXTENSION]
+        return True
+
+    def _commit(self, batch: list[_Waiting]) -> bool:
+        try:
+            with self.app.app_context():
+                ids = _insert([waiting.row for waiting in batch])
+        except Exception as exc:  # every delivery of the batch is answered 503
+            log.error("%s deliveries not stored: %s", len(batch), type(exc).__name__)
+            for waiting in batch:
+                waiting.error = exc
+                waiting.done.set()
+            return False
+        for waiting, delivery_id in zip(batch, ids, strict=True):
+            waiting.delivery_id = delivery_id
+            waiting.done.set()
+        return True
+
+
+def _insert(rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the rows in one transaction and commit; their ids, in order."""
+    try:
+        result = db.session.execute(
+            insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), rows
+        )
+        ids = list(result.scalars())
+        db.session.commit()
+        return ids
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        db.session.remove()
+
+
+def committer(app: Flask) -> Committer:
+    """The process's committer, started on the first delivery (again after a fork)."""
+    current: Committer | None = app.extensions.get(_EXTENSION)
+    if current is None or current.pid != os.getpid() or current.retired:
+        with _start_lock:
+            current = app.extensions.get(_EXTENSION)
+            if current is None or current.pid != os.getpid() or current.retired:
+                current = Committer(app)
+                app.extensions[_EXTENSION] = current
+    return current
+
+
+def store(app: Flask, row: dict[str, Any]) -> int:
+    """Store the delivery in the next group commit; its id once the commit is durable."""
+    while True:
+        try:
+            return committer(app).store(row)
+        except _Retired:
+            continue
+
+
+_start_lock = threading.Lock()
+
+
+def queue_folding() -> None:
+    """Have a worker fold the deliveries just stored into their events and counts."""
+    from ..tasks import fold_deliveries
+
+    try:
+        queue.send(fold_deliveries)
+    except QueueUnavailable:  # the periodic look for unfolded deliveries does it later
+        log.warning("folding not queued: the task queue did not answer")
