@@ -347,6 +347,9 @@ def derived(config: dict[str, Any]) -> dict[str, Any]:
         "SESSION_COOKIE_PATH": "/",
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "RATELIMIT_HEADERS_ENABLED": True,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A server's connection can drop between requests; a SQLite file's cannot.
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        },
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
     }

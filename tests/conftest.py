@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from consoleapp.extensions import db, limiter
 from consoleapp.models import Role
+from consoleapp.services import intake
 from support import LiveServer, ThreadedWorker, add_user, make_app, sign_in
 
 # -- network guard -------------------------------------------------------------------------
@@ -112,6 +113,8 @@ def app_factory(tmp_path, database_url) -> Iterator:
         return app
 
     yield factory
+    for app in made:
+        intake.stop(app)
     if made:
         with made[0].app_context():
             db.session.remove()
@@ -157,6 +160,10 @@ def live_server_factory(tmp_path, database_url) -> Iterator:
         live.server.shutdown()
         thread.join(timeout=5)
         live.server.server_close()
+        intake.stop(live.app)
+    for live, _thread in started[1:]:
+        with live.app.app_context():
+            db.engine.dispose()
     if started:
         with started[0][0].app.app_context():
             db.session.remove()

@@ -264,10 +264,14 @@ def test_action_counts_for_the_test_checklist(app, client, inbox_set):
 
 
 def test_r4_a_failed_commit_is_503_so_livechat_retries(app, client, token, monkeypatch):
-    def fail_commit() -> None:
+    """The database refuses the commit itself (the disk is full, the file went away): what the
+    group commit inserted is rolled back and the sender is told to try again."""
+
+    def fail_commit(_connection) -> None:
         raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(db.session, "commit", fail_commit)
+    with app.app_context():
+        monkeypatch.setattr(db.engine.dialect, "do_commit", fail_commit)
     response = post(client, token, delivery_body())
     monkeypatch.undo()
     assert response.status_code == 503

@@ -2,19 +2,21 @@
 each verified delivery belongs to (so a repeat shows as "received 2×"), and how many came per
 minute (the Inbox's chart).
 
-Deliveries are folded in batches, in the order they came, each batch in one transaction that
-also marks its deliveries ``folded``: two workers folding at once never count a delivery
-twice (SQLite has one writer; PostgreSQL skips rows another worker has locked).
+Deliveries are folded in batches, in the order they came: a handful of set-based statements per
+batch, each done by the database itself, so that the write lock (SQLite has one) is held for
+as short a time as the receiver needs. Each batch is one transaction that also marks its
+deliveries ``folded``: two workers folding at once never count a delivery twice (SQLite has one
+writer; PostgreSQL skips rows another worker has locked).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -25,114 +27,145 @@ _INSERTS: dict[str, Callable[..., Any]] = {
     "sqlite": sqlite.insert,
     "postgresql": postgresql.insert,
 }
-
-
-def _insert(table: Any) -> Any:
-    return _INSERTS[db.session.get_bind().dialect.name](table)
+_deliveries = Delivery.__table__
+_events = DeliveryEvent.__table__
+_minutes = DeliveryMinute.__table__
+_ids = bindparam("ids", expanding=True)
 
 
 def minute_of(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def _count_events(rows: list[Any]) -> dict[int, int]:
-    """Insert each event or add its new deliveries to it; the event id of every delivery."""
-    by_key: dict[tuple[int, str], list[Any]] = defaultdict(list)
-    for row in rows:
-        if row.verified and row.dedupe_key:
-            by_key[(row.webhook_set_id, row.dedupe_key)].append(row)
-    table = DeliveryEvent.__table__
-    event_of: dict[int, int] = {}
-    for (set_id, key), group in by_key.items():
-        statement = (
-            _insert(table)
-            .values(
-                webhook_set_id=set_id,
-                dedupe_key=key,
-                action=group[0].action,
-                first_received_at=group[0].received_at,
-                last_received_at=group[-1].received_at,
-                times_received=len(group),
-            )
-            .on_conflict_do_update(
-                index_elements=[table.c.dedupe_key],
-                set_={
-                    "times_received": table.c.times_received + len(group),
-                    "last_received_at": group[-1].received_at,
-                },
-            )
-            .returning(table.c.id)
-        )
-        event_id = db.session.execute(statement).scalar_one()
-        for row in group:
-            event_of[row.id] = event_id
-    return event_of
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
-def _count_minutes(rows: list[Any]) -> None:
-    counts: dict[tuple[int, datetime, str], list[int]] = defaultdict(lambda: [0, 0])
-    for row in rows:
-        if row.action:
-            counts[(row.webhook_set_id, minute_of(row.received_at), row.action)][
-                0 if row.verified else 1
-            ] += 1
-    table = DeliveryMinute.__table__
-    for (set_id, minute, action), (verified, rejected) in counts.items():
-        db.session.execute(
-            _insert(table)
-            .values(
-                webhook_set_id=set_id,
-                minute=minute,
-                action=action,
-                verified=verified,
-                rejected=rejected,
-            )
-            .on_conflict_do_update(
-                index_elements=[table.c.webhook_set_id, table.c.minute, table.c.action],
-                set_={
-                    "verified": table.c.verified + verified,
-                    "rejected": table.c.rejected + rejected,
-                },
-            )
+def _minute(column: Any) -> Any:
+    """The minute a timestamp falls in, computed by the database."""
+    if _dialect() == "postgresql":
+        return func.date_trunc("minute", column)
+    # How SQLAlchemy stores a DateTime in SQLite, with the seconds set to zero.
+    return func.strftime("%Y-%m-%d %H:%M:00.000000", column)
+
+
+def _count_events(ids: list[int]) -> None:
+    """Add the batch's verified deliveries to their events, creating the new ones."""
+    grouped = (
+        select(
+            func.min(_deliveries.c.webhook_set_id),
+            _deliveries.c.dedupe_key,
+            func.min(_deliveries.c.action),
+            func.min(_deliveries.c.received_at),
+            func.max(_deliveries.c.received_at),
+            func.count(),
         )
+        .where(
+            _deliveries.c.id.in_(_ids),
+            _deliveries.c.verified.is_(True),
+            _deliveries.c.dedupe_key.is_not(None),
+        )
+        .group_by(_deliveries.c.dedupe_key)
+    )
+    upsert = _INSERTS[_dialect()](_events).from_select(
+        [
+            "webhook_set_id",
+            "dedupe_key",
+            "action",
+            "first_received_at",
+            "last_received_at",
+            "times_received",
+        ],
+        grouped,
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[_events.c.dedupe_key],
+        set_={
+            "times_received": _events.c.times_received + upsert.excluded.times_received,
+            "last_received_at": upsert.excluded.last_received_at,
+        },
+    )
+    db.session.execute(upsert, {"ids": ids})
+
+
+def _count_minutes(ids: list[int]) -> None:
+    minute = _minute(_deliveries.c.received_at)
+    grouped = (
+        select(
+            _deliveries.c.webhook_set_id,
+            minute,
+            _deliveries.c.action,
+            func.sum(case((_deliveries.c.verified.is_(True), 1), else_=0)),
+            func.sum(case((_deliveries.c.verified.is_(True), 0), else_=1)),
+        )
+        .where(_deliveries.c.id.in_(_ids), _deliveries.c.action.is_not(None))
+        .group_by(_deliveries.c.webhook_set_id, minute, _deliveries.c.action)
+    )
+    upsert = _INSERTS[_dialect()](_minutes).from_select(
+        ["webhook_set_id", "minute", "action", "verified", "rejected"], grouped
+    )
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[_minutes.c.webhook_set_id, _minutes.c.minute, _minutes.c.action],
+        set_={
+            "verified": _minutes.c.verified + upsert.excluded.verified,
+            "rejected": _minutes.c.rejected + upsert.excluded.rejected,
+        },
+    )
+    db.session.execute(upsert, {"ids": ids})
+
+
+def _mark_folded(ids: list[int]) -> None:
+    event = (
+        select(_events.c.id)
+        .where(_events.c.dedupe_key == _deliveries.c.dedupe_key)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(_deliveries)
+        .where(_deliveries.c.id.in_(_ids))
+        .values(folded=True, event_id=case((_deliveries.c.verified.is_(True), event), else_=None)),
+        {"ids": ids},
+    )
 
 
 def fold_batch(limit: int = BATCH) -> int:
     """Fold up to ``limit`` deliveries, oldest first, in one transaction; how many. Commits."""
     query = (
-        db.select(
-            Delivery.id,
-            Delivery.webhook_set_id,
-            Delivery.action,
-            Delivery.verified,
-            Delivery.received_at,
-            Delivery.dedupe_key,
-        )
-        .where(Delivery.folded.is_(False))
-        .order_by(Delivery.id)
+        select(_deliveries.c.id)
+        .where(_deliveries.c.folded.is_(False))
+        .order_by(_deliveries.c.id)
         .limit(limit)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _dialect() == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = db.session.execute(query).all()
-    if not rows:
-        db.session.commit()
-        return 0
-    event_of = _count_events(rows)
-    _count_minutes(rows)
-    db.session.execute(
-        update(Delivery.__table__)
-        .where(Delivery.__table__.c.id == bindparam("delivery_id"))
-        .values(folded=True, event_id=bindparam("event")),
-        [{"delivery_id": row.id, "event": event_of.get(row.id)} for row in rows],
-    )
+    ids = list(db.session.execute(query).scalars())
+    if ids:
+        _count_events(ids)
+        _count_minutes(ids)
+        _mark_folded(ids)
     db.session.commit()
-    return len(rows)
+    return len(ids)
 
 
-def fold_all() -> int:
-    """Fold every delivery stored so far, a batch at a time; how many."""
+def _unfolded() -> bool:
+    query = select(_deliveries.c.id).where(_deliveries.c.folded.is_(False)).limit(1)
+    found = db.session.execute(query).first() is not None
+    db.session.commit()
+    return found
+
+
+def fold_all(wait: float = 10.0) -> int:
+    """Fold every delivery stored so far, a batch at a time; how many this call folded.
+
+    On PostgreSQL another worker may hold a batch (skipped, not waited for); this returns once
+    that batch is folded too, or after ``wait`` seconds."""
     total = 0
-    while count := fold_batch():
+    give_up = time.monotonic() + wait
+    while True:
+        count = fold_batch()
         total += count
-    return total
+        if count:
+            continue
+        if not _unfolded() or time.monotonic() > give_up:
+            return total
+        time.sleep(0.05)

@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Flask
 from limits import RateLimitItemPerMinute
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 
 from .. import database
 from ..crypto import SecretUnavailable
@@ -45,10 +45,12 @@ MASKED_HEADERS = {"authorization", "cookie", "proxy-authorization"}
 BATCH_LIMIT = 256
 COMMIT_WAIT = 10.0
 # How often, at most, a process asks a worker to fold what it stored.
-FOLD_EVERY = 0.1
+FOLD_EVERY = 1.0
 # A committer with nothing to do for this long stops; the next delivery starts another.
 IDLE_SECONDS = 10.0
 _EXTENSION = "consoleapp.intake"
+_DELIVERIES = Delivery.__table__
+_INSERT = insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
 
 
 class UnknownInbox(LookupError):
@@ -219,6 +221,10 @@ class Committer:
         self.app = app
         self.pid = os.getpid()
         self.retired = False
+        self._stopping = False
+        with app.app_context():
+            self._engine = db.engine
+        self._connection: Connection | None = None
         self._waiting: list[_Waiting] = []
         self._wake = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="delivery-commit", daemon=True)
@@ -241,7 +247,7 @@ class Committer:
 
     def _next_batch(self, timeout: float) -> list[_Waiting]:
         with self._wake:
-            if not self._waiting:
+            if not self._waiting and not self._stopping:
                 self._wake.wait(timeout)
             batch, self._waiting = (
                 self._waiting[:BATCH_LIMIT],
@@ -256,8 +262,9 @@ class Committer:
             if batch:
                 busy_at = time.monotonic()
                 fold_due = self._commit(batch) or fold_due
-            elif not fold_due and time.monotonic() - busy_at > IDLE_SECONDS and self._retire():
-                return
+            elif self._stopping or (not fold_due and time.monotonic() - busy_at > IDLE_SECONDS):
+                if self._retire():
+                    return
             # At most one folding task every FOLD_EVERY seconds, always one after the last
             # commit: a task queued before a commit might run before it and miss its rows.
             if fold_due and time.monotonic() - folded_at >= FOLD_EVERY:
@@ -265,12 +272,30 @@ class Committer:
                 with self.app.app_context():
                     queue_folding()
 
+    def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the rows in one transaction and commit; their ids, in order. The committer
+        keeps one connection of its own for this."""
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        with self._connection.begin():
+            result = self._connection.execute(_INSERT, rows)
+            return list(result.scalars())
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Commit what is waiting, close the connection and end the thread."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        self._thread.join(timeout)
+
     def _retire(self) -> bool:
         """Stop when idle (the next delivery starts a new committer); False if one came."""
         with self._wake:
             if self._waiting:
                 return False
             self.retired = True
+        if self._connection is not None:
+            self._connection.close()
         with _start_lock:
             if self.app.extensions.get(_EXTENSION) is self:
                 del self.app.extensions[_EXTENSION]
@@ -278,10 +303,12 @@ class Committer:
 
     def _commit(self, batch: list[_Waiting]) -> bool:
         try:
-            with self.app.app_context():
-                ids = _insert([waiting.row for waiting in batch])
+            ids = self._insert([waiting.row for waiting in batch])
         except Exception as exc:  # every delivery of the batch is answered 503
             log.error("%s deliveries not stored: %s", len(batch), type(exc).__name__)
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
             for waiting in batch:
                 waiting.error = exc
                 waiting.done.set()
@@ -290,22 +317,6 @@ class Committer:
             waiting.delivery_id = delivery_id
             waiting.done.set()
         return True
-
-
-def _insert(rows: list[dict[str, Any]]) -> list[int]:
-    """Insert the rows in one transaction and commit; their ids, in order."""
-    try:
-        result = db.session.execute(
-            insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), rows
-        )
-        ids = list(result.scalars())
-        db.session.commit()
-        return ids
-    except BaseException:
-        db.session.rollback()
-        raise
-    finally:
-        db.session.remove()
 
 
 def committer(app: Flask) -> Committer:
@@ -318,6 +329,13 @@ def committer(app: Flask) -> Committer:
                 current = Committer(app)
                 app.extensions[_EXTENSION] = current
     return current
+
+
+def stop(app: Flask) -> None:
+    """End the process's committer, if one runs (the next delivery starts another)."""
+    current: Committer | None = app.extensions.get(_EXTENSION)
+    if current is not None and current.pid == os.getpid():
+        current.stop()
 
 
 def store(app: Flask, row: dict[str, Any]) -> int:
