@@ -9,7 +9,7 @@ PORT ?= 5000
 PUBLIC_URL ?= http://$(HOST):$(PORT)
 export PUBLIC_URL
 
-.PHONY: run test lint format migrate browser clean
+.PHONY: run test lint format migrate browser bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ browser:
 		echo "Installing Debian's chromium for the browser tests"; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+# Debian's wrk sends the benchmarks' load (bench/receiver.py, bench/pages.py).
+bench-tools: $(VENV)/.installed-test
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "Installing Debian's wrk for the benchmarks"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
