@@ -384,3 +384,40 @@ def test_r2_no_lock_is_held_while_a_body_is_laid_out(app, client, token, monkeyp
     assert [(in_transaction, lock_free) for _, in_transaction, lock_free in seen] == [
         (False, True)
     ] * len(seen)
+
+
+def test_r4_a_database_locked_for_longer_than_a_sender_waits(live_server_factory, database_url):
+    """Another process holds SQLite's write lock past the busy timeout: what arrives meanwhile
+    is answered 503 (LiveChat sends it again), everything answered 200 is stored, and once the
+    lock is gone deliveries are stored again."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    server = live_server_factory(worker=False)
+    token = add_webhook_set(server.app)[1]
+    url = f"{server.url}/hooks/{token}"
+
+    def send(number: int) -> requests.Response:
+        body = delivery_body(payload={"chat_id": "C1", "event": {"id": f"e{number}"}})
+        return requests.post(url, json=body, timeout=30)
+
+    assert send(0).status_code == 200  # the inbox's secret is now kept in the process
+    holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    answers: list[tuple[int, int]] = []
+    senders = [
+        threading.Thread(target=lambda n=n: answers.append((n, send(n).status_code)))
+        for n in range(1, 5)
+    ]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=30)
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert sorted(status for _, status in answers) == [503] * 4
+    assert send(5).status_code == 200
+
+    stored = [
+        json.loads(delivery.body)["payload"]["event"]["id"] for delivery in deliveries(server.app)
+    ]
+    assert stored == ["e0", "e5"]

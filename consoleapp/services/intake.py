@@ -206,7 +206,7 @@ def row_for(
 # -- the group commit -------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)
 class _Waiting:
     row: dict[str, Any]
     done: threading.Event = field(default_factory=threading.Event)
@@ -238,12 +238,24 @@ class Committer:
                 raise _Retired
             self._waiting.append(waiting)
             self._wake.notify()
-        if not waiting.done.wait(COMMIT_WAIT):
+        if not waiting.done.wait(COMMIT_WAIT) and not self._withdraw(waiting):
+            # Its commit is under way: its outcome decides the answer, so a delivery is never
+            # answered 503 and stored all the same (the database bounds how long that takes).
+            waiting.done.wait(COMMIT_WAIT)
+        if not waiting.done.is_set():
             raise NotStored("no commit within the time a sender waits")
         if waiting.error is not None:
             raise NotStored(type(waiting.error).__name__) from waiting.error
         assert waiting.delivery_id is not None
         return waiting.delivery_id
+
+    def _withdraw(self, waiting: _Waiting) -> bool:
+        """Take a delivery out of the queue before any commit holds it; False if one does."""
+        with self._wake:
+            if waiting in self._waiting:
+                self._waiting.remove(waiting)
+                return True
+            return False
 
     def _next_batch(self, timeout: float) -> list[_Waiting]:
         with self._wake:
