@@ -18,9 +18,9 @@ from wtforms import (
 )
 from wtforms.validators import StopValidation, ValidationError
 
-from . import target_urls
 from .forms import MultiCheckboxField, strip
 from .livechat import catalog
+from .outbound import target_urls
 from .services.webhook_sets import ChosenTrigger
 
 SECRET_MIN = 16

@@ -8,10 +8,9 @@ import socket
 
 import pytest
 
-from consoleapp import target_urls
-from consoleapp.livechat import safe_http
-from consoleapp.livechat.addresses import is_public
-from consoleapp.livechat.safe_http import SafeHttpClient
+from consoleapp.outbound import safe_http, target_urls
+from consoleapp.outbound.addresses import is_public
+from consoleapp.outbound.safe_http import SafeHttpClient
 from support import NOT_PUBLIC
 
 # IPv6 forms of non-public places, each refused whatever ALLOW_PRIVATE_TARGETS says.

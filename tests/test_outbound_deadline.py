@@ -13,12 +13,12 @@ import pytest
 from local_receiver import Answer, running_receiver
 
 from consoleapp.extensions import db
-from consoleapp.livechat import safe_http
 from consoleapp.livechat.accounts import AccountsClient, AccountsError
 from consoleapp.livechat.configuration import ConfigurationApi, Credential, LiveChatError
-from consoleapp.livechat.provisioning import SandboxProvisioner
-from consoleapp.livechat.safe_http import SafeHttpClient
 from consoleapp.models import App, Role, WebhookSet, WebhookTrigger, WizardStep
+from consoleapp.outbound import safe_http
+from consoleapp.outbound.safe_http import SafeHttpClient
+from consoleapp.sandbox_client import SandboxProvisioner
 from support import add_user, sign_in
 
 DEADLINE = 1

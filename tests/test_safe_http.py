@@ -10,8 +10,8 @@ import pytest
 import responses
 from local_receiver import Answer, closed_port, running_receiver
 
-from consoleapp.livechat import safe_http
-from consoleapp.livechat.safe_http import SafeHttpClient
+from consoleapp.outbound import safe_http
+from consoleapp.outbound.safe_http import SafeHttpClient
 from support import NOT_PUBLIC
 
 PUBLIC_IP = "93.184.215.14"

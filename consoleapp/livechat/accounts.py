@@ -16,8 +16,8 @@ from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from ..outbound.deadline import protect
 from .configuration import DEADLINE, LiveChatError
-from .deadline import protect
 
 TIMEOUT = 10
 # RFC 7636 allows 43-128 characters; 64 random ones leave a wide margin on both sides.

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from .deadline import protect
+from ..outbound.deadline import protect
 
 log = logging.getLogger("consoleapp.livechat")
 

@@ -22,8 +22,8 @@ from sqlalchemy import or_, update
 
 from ..crypto import SecretUnavailable
 from ..extensions import db, queue
-from ..livechat.safe_http import HttpResult, SafeHttpClient
 from ..models import utcnow
+from ..outbound.safe_http import HttpResult, SafeHttpClient
 from .matching import Occurrence, envelope, matching_webhooks, with_secret
 from .models import SandboxWebhook
 from .world_models import SandboxDelivery, SandboxDeliveryAttempt

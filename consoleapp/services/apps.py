@@ -8,8 +8,8 @@ from .. import app_names
 from ..extensions import db
 from ..livechat.catalog import SCOPE_NAMES
 from ..livechat.configuration import LiveChatError
-from ..livechat.provisioning import SandboxProvisioner
 from ..models import App, User
+from ..sandbox_client import SandboxProvisioner
 from . import audit
 
 

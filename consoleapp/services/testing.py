@@ -13,7 +13,6 @@ from typing import Any
 
 from ..extensions import db
 from ..livechat import catalog
-from ..livechat.sandbox_events import SandboxEventError, SandboxEvents, Scenario
 from ..models import (
     App,
     AuditEvent,
@@ -24,6 +23,7 @@ from ..models import (
     WebhookSet,
     utcnow,
 )
+from ..sandbox_client import SandboxEventError, SandboxEvents, Scenario
 from . import audit, inbox
 from . import webhook_sets as sets
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from ..extensions import db
 from ..livechat import catalog
-from ..livechat.safe_http import HttpResult, SafeHttpClient
 from ..models import (
     ACTIVE_STATES,
     App,
@@ -21,6 +20,7 @@ from ..models import (
     WizardStep,
     utcnow,
 )
+from ..outbound.safe_http import HttpResult, SafeHttpClient
 from . import audit
 
 STEP_TITLES = {

@@ -7,8 +7,8 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, u
 from ..extensions import db
 from ..forms import AppNameForm, AuthorizationForm, DeleteAppForm, DeveloperCredentialForm
 from ..livechat import catalog
-from ..livechat.provisioning import SandboxProvisioner
 from ..models import App
+from ..sandbox_client import SandboxProvisioner
 from ..services import apps as app_service
 from .auth import editor_required, login_required
 

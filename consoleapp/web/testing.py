@@ -18,8 +18,8 @@ from werkzeug.wrappers import Response
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..livechat.configuration import DEADLINE, LiveChatError
-from ..livechat.sandbox_events import SandboxEvents, Scenario
 from ..models import App
+from ..sandbox_client import SandboxEvents, Scenario
 from ..services import testing
 from .auth import background_poll, editor_required, login_required
 

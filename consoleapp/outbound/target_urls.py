@@ -1,8 +1,8 @@
 """Rules for a webhook URL a person types (CHECKS.md S1, S3, S4), checked before anything is
 saved or sent.
 
-The guarded client (``livechat.safe_http``) checks the address again when it connects, with the
-same rule (``livechat.addresses.is_public``), and pins the connection to it; this check exists
+The guarded client (``outbound.safe_http``) checks the address again when it connects, with the
+same rule (``outbound.addresses.is_public``), and pins the connection to it; this check exists
 so a bad address is refused with a clear message at the form, with no connection at all.
 """
 
@@ -13,7 +13,7 @@ import logging
 import socket
 from urllib.parse import urlsplit
 
-from .livechat.addresses import IPAddress, is_public
+from .addresses import IPAddress, is_public
 
 log = logging.getLogger("consoleapp.target_urls")
 

@@ -1,7 +1,10 @@
-"""Ask the LiveChat sandbox to make something happen on its license, so webhooks fire.
+"""The console's client for the sandbox's own endpoints, used only in sandbox mode.
 
-Only the test page uses this, and only in sandbox mode: in live mode people act in LiveChat
-itself. Every failure is a ``LiveChatError`` whose ``plain`` text a person can act on.
+- ``SandboxProvisioner`` asks for a ready app: Client ID, secret and a developer token (in live
+  mode people paste these from LiveChat's Developer Console instead).
+- ``SandboxEvents`` asks the sandbox to make something happen on its license, so webhooks fire
+  (in live mode people act in LiveChat itself). Every failure is a ``LiveChatError`` whose
+  ``plain`` text a person can act on.
 """
 
 from __future__ import annotations
@@ -11,10 +14,62 @@ from typing import Any
 
 import requests
 
-from .configuration import DEADLINE, LiveChatError
-from .deadline import protect
+from .livechat.configuration import DEADLINE, LiveChatError
+from .outbound.deadline import protect
 
 TIMEOUT = (5, 15)
+
+
+@dataclass(frozen=True)
+class ProvisionedApp:
+    client_id: str
+    client_secret: str
+    organization_id: str
+    account_id: str
+    personal_access_token: str
+
+
+class SandboxProvisioner:
+    def __init__(
+        self,
+        sandbox_url: str,
+        session: requests.Session | None = None,
+        deadline: float = DEADLINE,
+    ) -> None:
+        self.url = f"{sandbox_url.rstrip('/')}/provision"
+        self.session = session or protect(requests.Session(), deadline)
+
+    def provision_app(self, name: str, redirect_uris: list[str]) -> ProvisionedApp:
+        try:
+            response = self.session.post(
+                self.url, json={"name": name, "redirect_uris": redirect_uris}, timeout=TIMEOUT
+            )
+        except requests.RequestException as exc:
+            raise LiveChatError("connection", "the sandbox did not answer") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 201 or not isinstance(body, dict):
+            error = body.get("error") if isinstance(body, dict) else None
+            message = error.get("message") if isinstance(error, dict) else None
+            raise LiveChatError(
+                "internal", message or f"HTTP {response.status_code}", status=response.status_code
+            )
+        try:
+            return ProvisionedApp(
+                client_id=str(body["client_id"]),
+                client_secret=str(body["client_secret"]),
+                organization_id=str(body["organization_id"]),
+                account_id=str(body["account_id"]),
+                personal_access_token=str(body["personal_access_token"]),
+            )
+        except KeyError as exc:
+            raise LiveChatError("internal", f"the sandbox's answer lacks {exc}") from exc
+
+
+# -- events on the sandbox license ---------------------------------------------------------
+
 SANDBOX_MESSAGES = {
     "not_found": "The sandbox does not know this app or license. Install the app first.",
     "validation": "The sandbox could not start this event",
