@@ -29,7 +29,7 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 
 
 def _redact_logs() -> None:
-    from consoleapp.security import install_redaction
+    from consoleapp.redaction import install_redaction
 
     install_redaction()
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, config, crypto, database, security
+from . import cli, config, crypto, database, redaction
 from .extensions import csrf, db, limiter, migrate, queue
 from .web import register_blueprints
 
@@ -35,7 +35,7 @@ def create_app(
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
-    security.init_app(app)
+    redaction.init_app(app)
     crypto.init_app(app)
     db.init_app(app)
     database.init_app(app)

@@ -20,7 +20,7 @@ from gunicorn.config import KNOWN_SETTINGS as gunicorn_settings
 
 from consoleapp.extensions import db
 from consoleapp.models import Role, User
-from consoleapp.security import REDACTED
+from consoleapp.redaction import REDACTED
 from consoleapp.services import users
 from support import TEST_FERNET_KEY, add_user, add_webhook_set, delivery_body
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from consoleapp.crypto import Keyring, SecretUnavailable
 from consoleapp.extensions import db
 from consoleapp.models import App
-from consoleapp.security import REDACTED, RedactingFilter
+from consoleapp.redaction import REDACTED, RedactingFilter
 from support import TEST_FERNET_KEY, add_user
 
 CLIENT_SECRET = "cs-Zq8vN1xPlaintextClientSecret"

@@ -4,7 +4,6 @@ nothing from the layers above them, nor Flask."""
 from __future__ import annotations
 
 import pytest
-
 from test_sandbox_boundary import PACKAGE, imported_modules
 
 # What each lower package may import from the console itself, besides its own modules.

@@ -11,6 +11,7 @@ from . import (
     auth,
     errors,
     filters,
+    headers,
     inbox,
     install,
     receiver,
@@ -22,6 +23,7 @@ from . import (
 
 
 def register_blueprints(app: Flask) -> None:
+    headers.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
     auth.init_app(app)

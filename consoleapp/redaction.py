@@ -1,13 +1,13 @@
-"""Response headers and log redaction."""
+"""Log redaction: secrets, tokens and credential paths are masked in every log record, whichever
+logger or server made it."""
 
 from __future__ import annotations
 
 import logging
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask
 
 REDACTED = "[redacted]"
 
@@ -76,26 +76,6 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def content_security_policy(accounts_url: str) -> str:
-    accounts = urlsplit(accounts_url)
-    form_targets = "'self'"
-    if accounts.scheme and accounts.netloc:
-        form_targets += f" {accounts.scheme}://{accounts.netloc}"
-    return "; ".join(
-        [
-            "default-src 'self'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            "connect-src 'self'",
-            "object-src 'none'",
-            "base-uri 'none'",
-            f"form-action {form_targets}",
-            "frame-ancestors 'none'",
-        ]
-    )
-
-
 def install_redaction() -> None:
     """Redact every log record as it is made, whichever logger and handler it goes to.
 
@@ -121,17 +101,3 @@ def init_app(app: Flask) -> None:
     install_redaction()
     logging.getLogger("consoleapp").setLevel(app.config["LOG_LEVEL"])
     logging.getLogger("authlib").setLevel(logging.INFO)
-    policy = content_security_policy(app.config["LIVECHAT_ACCOUNTS_URL"])
-
-    @app.after_request
-    def set_security_headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = policy
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
-        if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
