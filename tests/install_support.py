@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import timedelta
 
 from consoleapp.extensions import db
@@ -26,10 +25,6 @@ TOKENS = {
     "token_type": "Bearer",
 }
 EXPIRED = "Sign-in expired or was started elsewhere; start again."
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def add_install_app(app) -> int:

@@ -3,6 +3,8 @@ with conftest files in several folders, ``import conftest`` finds whichever load
 
 from __future__ import annotations
 
+import html
+
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
@@ -144,6 +146,11 @@ def delivery_body(
     }
     body.update(fields)
     return body
+
+
+def text_of(response) -> str:
+    """A page's text with its HTML entities turned back into characters."""
+    return html.unescape(response.get_data(as_text=True))
 
 
 def row_counts(app) -> dict[str, int]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import html
-
 import pytest
 
 from consoleapp.extensions import db
 from consoleapp.models import App, AuditEvent
 from consoleapp.services import apps as app_service
+from support import text_of
 
 INSTALL_URL = "https://console.example/apps/1/install/callback"
 VALID_AUTHORIZATION = {
@@ -19,10 +18,6 @@ VALID_AUTHORIZATION = {
     "auth-redirect_uris": "https://console.example/apps/",
     "auth-api_version": "3.6",
 }
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def add_app(app, name: str = "Existing") -> int:

@@ -25,10 +25,9 @@ from install_support import (
     TOKENS,
     add_install_app,
     installed,
-    text_of,
     token_rows,
 )
-from support import add_user, sign_in
+from support import add_user, sign_in, text_of
 
 # -- fixtures ------------------------------------------------------------------------------
 

@@ -20,8 +20,8 @@ from install_support import (
     TOKENS,
     add_install_app,
     installed,
-    text_of,
 )
+from support import text_of
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ a hash, valid 1 hour, used once, void after any other password change."""
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from datetime import timedelta
 
@@ -14,14 +13,10 @@ from consoleapp.cli import reset_password as reset_password_command
 from consoleapp.extensions import db
 from consoleapp.models import AuditEvent, PasswordReset, Role, User, UserSession, utcnow
 from consoleapp.services import passwords
-from support import TEST_PASSWORD, add_user, row_counts, sign_in
+from support import TEST_PASSWORD, add_user, row_counts, sign_in, text_of
 
 LINK = re.compile(r'id="reset-link">(http://[^<]+/password-reset/([^<]+))</code>')
 NEW_PASSWORD = "a brand new password"
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def make_link(client, user_id: int):

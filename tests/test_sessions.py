@@ -3,7 +3,6 @@ absolute lifetimes, the account page, and the cap on open sessions."""
 
 from __future__ import annotations
 
-import html
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from support import (
     make_app,
     row_counts,
     sign_in,
+    text_of,
 )
 
 COOKIE = "consoleapp_session"
@@ -40,10 +40,6 @@ CHROME_ON_LINUX = (
     "Chrome/131.0.0.0 Safari/537.36"
 )
 NEW_PASSWORD = "a brand new password"
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def is_signed_in(client) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import timedelta
 
@@ -10,13 +9,9 @@ import pytest
 
 from consoleapp.extensions import db
 from consoleapp.models import Invitation, Role, User, utcnow
-from support import add_user, sign_in
+from support import add_user, sign_in, text_of
 
 LINK = re.compile(r'id="invite-link">(http://[^<]+/invitations/([^<]+))</code>')
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def roles(app) -> dict[str, str]:

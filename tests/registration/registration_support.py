@@ -3,14 +3,12 @@ looks at what the sandbox (LiveChat) and the console hold."""
 
 from __future__ import annotations
 
-import html
-
 import requests
 
 from consoleapp.extensions import db
 from consoleapp.livechat.configuration import ConfigurationApi, Credential
 from consoleapp.models import App, RegisteredWebhook, WebhookSet
-from support import run_queued_tasks
+from support import run_queued_tasks, text_of
 
 FIVE = [
     "incoming_chat",
@@ -19,10 +17,6 @@ FIVE = [
     "thread_tagged",
     "agent_created",
 ]
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def create_app(console) -> int:

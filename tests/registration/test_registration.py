@@ -31,11 +31,10 @@ from registration_support import (
     remove,
     rows,
     sandbox_api,
-    text_of,
     the_set,
     walk,
 )
-from support import run_queued_tasks
+from support import run_queued_tasks, text_of
 
 # -- happy path ----------------------------------------------------------------------------
 

@@ -21,10 +21,9 @@ from registration_support import (
     listed,
     rows,
     sandbox_api,
-    text_of,
     walk,
 )
-from support import add_user, run_queued_tasks, sign_in
+from support import add_user, run_queued_tasks, sign_in, text_of
 
 
 def runs(live) -> list[tuple[str, str, str | None]]:
