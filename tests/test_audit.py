@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from consoleapp.extensions import db
 from consoleapp.models import App, AuditEvent, Role, User
+from consoleapp.web.filters import AUDIT_ACTIONS
 from support import TEST_PASSWORD, add_user
 
 ROW = re.compile(
@@ -146,3 +148,15 @@ def test_odd_page_numbers(app, owner, query, first_on):
     add_events(app, 60)
     listed = rows(owner.get(f"/audit/?{query}"))
     assert (listed[0]["on"] if listed else None) == first_on
+
+
+def test_every_recorded_action_reads_in_plain_words():
+    """Each action the console records has a label on the audit page, not its code name."""
+    package = Path(__file__).resolve().parents[1] / "consoleapp"
+    recorded = set()
+    for path in package.rglob("*.py"):
+        if "sandbox" in path.relative_to(package).parts:
+            continue
+        recorded.update(re.findall(r'"((?:app|user|webhooks|test)\.[a-z_]+)"', path.read_text()))
+    assert len(recorded) >= 25
+    assert sorted(recorded - set(AUDIT_ACTIONS)) == []

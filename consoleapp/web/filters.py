@@ -28,6 +28,17 @@ AUDIT_ACTIONS = {
     "app.developer_credential_updated": "changed the developer credential",
     "app.installed": "installed an app on a LiveChat license",
     "app.disconnected": "disconnected an app from LiveChat",
+    "app.provisioned": "had the sandbox fill in an app's credentials",
+    "webhooks.set_created": "created a webhook set",
+    "webhooks.url_changed": "changed a webhook URL",
+    "webhooks.secret_generated": "generated a secret key",
+    "webhooks.secret_entered": "entered a secret key",
+    "webhooks.triggers_chosen": "chose triggers",
+    "webhooks.set_deleted": "deleted a webhook set",
+    "webhooks.registration_started": "started registering webhooks with LiveChat",
+    "webhooks.removal_started": "started removing webhooks from LiveChat",
+    "webhooks.registration_cancelled": "cancelled a registration",
+    "test.event_started": "started a test event",
 }
 
 
