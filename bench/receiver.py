@@ -150,7 +150,12 @@ def main() -> None:
             "SANDBOX_PROVISIONING": "on",
         }
         with served(
-            environ, work / "logs", web_workers=2, task_workers=1, app="bench.bare:app"
+            environ,
+            work / "logs",
+            web_workers=2,
+            task_workers=1,
+            threads=int(os.environ.get("WEB_THREADS", "8")),
+            app="bench.bare:app",
         ) as running:
             person = Console(running.url)
             person.create_owner()

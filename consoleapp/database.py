@@ -12,7 +12,11 @@ write after all does so in ``writing()``; a view that writes on GET says so with
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -35,6 +39,105 @@ class ReadOnlyViolation(RuntimeError):
     """A read-only request tried to write outside ``writing()``."""
 
 
+class WriteGate:
+    """One writer at a time among the threads and processes that share a SQLite file, woken in
+    turn as soon as the writer before them commits.
+
+    SQLite's own wait for its write lock (``busy_timeout``) sleeps and retries with a growing
+    back-off, so under load a waiting writer can lose to newcomers again and again (the
+    receiver's slowest answers took seconds). Here writers queue instead: a lock shared by the
+    threads of a process, then an ``flock`` on a file beside the database shared by the
+    processes. The gate is taken when a write transaction begins and given back when it
+    ends; it is re-entrant per thread. A thread waits for its turn in the process no longer
+    than SQLite would wait; then for the file, as long as the writer before it takes.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid = os.getpid()
+
+    def acquire(self) -> None:
+        if not self._threads.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (no turn to write in time)")
+        self._depth += 1
+        if self._depth > 1:
+            return
+        try:
+            self._lock_file()
+        except BaseException:
+            self._depth -= 1
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+    def _lock_file(self) -> None:
+        if self._fd is None or self._pid != os.getpid():  # after a fork: a lock of our own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        # Another process's writer holds it for one transaction at most; the kernel wakes
+        # this one the moment it is given back.
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_lock = threading.Lock()
+
+
+def gate_for(database: str) -> WriteGate:
+    with _gates_lock:
+        found = _gates.get(database)
+        if found is None:
+            found = _gates[database] = WriteGate(f"{database}-writers.lock")
+        return found
+
+
+class GatedConnection(sqlite3.Connection):
+    """A SQLite connection that gives the write gate back as soon as its transaction ends."""
+
+    gate: WriteGate | None = None
+    holds_gate = False
+
+    def hold_gate(self) -> None:
+        if self.gate is not None and not self.holds_gate:
+            self.gate.acquire()
+            self.holds_gate = True
+
+    def _give_back(self) -> None:
+        if self.holds_gate and self.gate is not None:
+            self.holds_gate = False
+            self.gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._give_back()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._give_back()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._give_back()
+
+
+def _connect_gated(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+    cparams["factory"] = GatedConnection
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # Python's sqlite3 opens transactions lazily; take over so BEGIN IMMEDIATE can be used.
     dbapi_connection.isolation_level = None
@@ -47,7 +150,18 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")
+    if _read_only.get():
+        connection.exec_driver_sql("BEGIN")
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, GatedConnection):
+        dbapi_connection.hold_gate()
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if isinstance(dbapi_connection, GatedConnection):
+            dbapi_connection._give_back()
+        raise
 
 
 def _refuse_writes(connection: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -146,6 +260,15 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine: Engine = db.engine
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            gate = gate_for(os.path.abspath(database))
+            event.listen(engine, "do_connect", _connect_gated)
+            event.listen(
+                engine,
+                "connect",
+                lambda dbapi_connection, _record: setattr(dbapi_connection, "gate", gate),
+            )
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin)
         event.listen(engine, "before_cursor_execute", _refuse_writes)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import threading
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -55,6 +60,73 @@ def test_sqlite_transactions_take_the_write_lock_at_once(sqlite_app, database_ur
             other.execute("ROLLBACK")
         finally:
             other.close()
+
+
+def test_writers_take_turns_at_the_write_gate(sqlite_app):
+    """A second writer waits at the gate, not in SQLite's sleeping busy handler, and starts the
+    moment the first one commits; a rollback or a failed begin gives the turn back too."""
+    with sqlite_app.app_context():
+        engine = db.engine
+    order: list[str] = []
+    first_holds = threading.Event()
+
+    def first() -> None:
+        with engine.connect() as connection, connection.begin():
+            connection.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE took the write lock
+            order.append("first wrote")
+            first_holds.set()
+            time.sleep(0.3)
+            order.append("first commits")
+
+    def second() -> None:
+        first_holds.wait(5)
+        started = time.monotonic()
+        with engine.connect() as connection, connection.begin():
+            order.append("second began")
+            waited.append(time.monotonic() - started)
+
+    waited: list[float] = []
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["first wrote", "first commits", "second began"]
+    assert 0.2 < waited[0] < 2.0
+
+    # A rolled-back writer gives the turn back: the next one does not wait.
+    with engine.connect() as connection:
+        connection.begin()
+        connection.rollback()
+    started = time.monotonic()
+    with engine.connect() as connection, connection.begin():
+        pass
+    assert time.monotonic() - started < 1.0
+
+
+def test_another_process_at_the_write_gate_holds_writers_back(sqlite_app, database_url):
+    """The gate is shared by every process on the file: while another holds it, a writer here
+    waits, and begins as soon as it is given back."""
+    lock_file = f"{Path(make_url(database_url).database).resolve()}-writers.lock"
+    with sqlite_app.app_context():
+        engine = db.engine
+    other = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    began = threading.Event()
+
+    def write() -> None:
+        with engine.connect() as connection, connection.begin():
+            began.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert not began.wait(0.5)
+    finally:
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    assert began.wait(5)
+    writer.join(5)
 
 
 def test_foreign_keys_are_enforced(app):
