@@ -352,4 +352,14 @@ def derived(config: dict[str, Any]) -> dict[str, Any]:
             "pool_pre_ping": not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
         },
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
+        # How long the console waits for LiveChat (and for the sandbox playing it): seconds to
+        # connect and to read, and a deadline for the whole call. Tests shorten them.
+        "LIVECHAT_API_TIMEOUT": (5.0, 15.0),
+        "LIVECHAT_API_DEADLINE": 15.0,
+        "SANDBOX_EVENTS_TIMEOUT": (5.0, 15.0),
+        "SANDBOX_EVENTS_DEADLINE": 15.0,
+        # The sandbox's deliveries: LiveChat gives an endpoint about 10 s to answer, and
+        # retries 3 times within about a minute.
+        "SANDBOX_DELIVERY_TIMEOUT": 10.0,
+        "SANDBOX_DELIVERY_RETRY_DELAYS": (5.0, 15.0, 30.0),
     }

@@ -48,8 +48,8 @@ def run_registration(run_id: int) -> None:
         api = registration.client_for(
             run.webhook_set.app,
             config["LIVECHAT_API_URL"],
-            config.get("LIVECHAT_API_TIMEOUT", (5, 15)),
-            config.get("LIVECHAT_API_DEADLINE", 15.0),
+            config["LIVECHAT_API_TIMEOUT"],
+            config["LIVECHAT_API_DEADLINE"],
             pool_size=in_flight,
         )
     settings = registration_run.RunSettings(holder=worker_id(), in_flight=in_flight, lease=_lease())

@@ -31,8 +31,6 @@ from .world_models import SandboxDelivery, SandboxDeliveryAttempt
 log = logging.getLogger("consoleapp.sandbox.delivery")
 
 MAX_ATTEMPTS = 4  # the first try and LiveChat's 3 retries
-RETRY_DELAYS = (5.0, 15.0, 30.0)  # seconds after each failed attempt: all within ~1 minute
-DEFAULT_TIMEOUT = 10.0
 # A due delivery still pending this long after it was due lost its task: queue it again.
 OVERDUE = timedelta(seconds=15)
 
@@ -66,9 +64,9 @@ def enqueue(occurrence: Occurrence, now: datetime | None = None) -> list[Sandbox
 
 
 def _client(app: Flask) -> SafeHttpClient:
-    timeout = float(app.config.get("SANDBOX_DELIVERY_TIMEOUT", DEFAULT_TIMEOUT))
+    timeout = float(app.config["SANDBOX_DELIVERY_TIMEOUT"])
     return SafeHttpClient(
-        allow_loopback=bool(app.config.get("ALLOW_PRIVATE_TARGETS")),
+        allow_loopback=bool(app.config["ALLOW_PRIVATE_TARGETS"]),
         connect_timeout=min(5.0, timeout),
         read_timeout=timeout,
         deadline=timeout,  # LiveChat gives an endpoint about 10 s for the whole answer
@@ -76,7 +74,7 @@ def _client(app: Flask) -> SafeHttpClient:
 
 
 def _retry_delays(app: Flask) -> tuple[float, ...]:
-    return tuple(app.config.get("SANDBOX_DELIVERY_RETRY_DELAYS", RETRY_DELAYS))
+    return tuple(app.config["SANDBOX_DELIVERY_RETRY_DELAYS"])
 
 
 def _due_ids(now: datetime, limit: int) -> list[int]:
@@ -183,7 +181,7 @@ def _send(app: Flask, delivery_id: int, now: datetime) -> float | None:
 
 
 def _lease(app: Flask) -> timedelta:
-    return timedelta(seconds=float(app.config.get("SANDBOX_DELIVERY_TIMEOUT", 10)) * 2 + 30)
+    return timedelta(seconds=float(app.config["SANDBOX_DELIVERY_TIMEOUT"]) * 2 + 30)
 
 
 def _worker_id() -> str:

@@ -26,7 +26,6 @@ log = logging.getLogger("consoleapp.installation")
 
 # Refresh a little before LiveChat's expiry, so a token does not run out mid-request.
 EXPIRY_MARGIN = timedelta(seconds=60)
-API_TIMEOUT = (5.0, 10.0)
 
 
 class ReauthNeeded(Exception):
@@ -39,6 +38,8 @@ class ReauthNeeded(Exception):
 class Endpoints:
     accounts_url: str
     api_url: str
+    # Seconds to connect and to read a call to the Configuration API.
+    api_timeout: tuple[float, float] = (5.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,10 @@ def _webhooks_state(app: AppSnapshot, endpoints: Endpoints, access_token: str) -
     Disabling is sticky across reinstalls, so an install that finds it off turns it on.
     """
     api = ConfigurationApi(
-        endpoints.api_url, app.api_version, Credential.bearer(access_token), timeout=API_TIMEOUT
+        endpoints.api_url,
+        app.api_version,
+        Credential.bearer(access_token),
+        timeout=endpoints.api_timeout,
     )
     try:
         if api.get_license_webhooks_state():

@@ -53,7 +53,9 @@ DENIED = {
 
 def _endpoints() -> installs.Endpoints:
     config = current_app.config
-    return installs.Endpoints(config["LIVECHAT_ACCOUNTS_URL"], config["LIVECHAT_API_URL"])
+    return installs.Endpoints(
+        config["LIVECHAT_ACCOUNTS_URL"], config["LIVECHAT_API_URL"], config["LIVECHAT_API_TIMEOUT"]
+    )
 
 
 def _remember(app_id: int, begin: AuthorizationStart) -> None:

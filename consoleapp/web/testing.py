@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..forms import ConfirmForm
-from ..livechat.configuration import DEADLINE, LiveChatError
+from ..livechat.configuration import LiveChatError
 from ..models import App
 from ..sandbox_client import SandboxEvents, Scenario
 from ..services import testing
@@ -32,9 +32,9 @@ INSTALL_PAGE = "install.connection"
 
 def _events() -> SandboxEvents | None:
     """The sandbox's event maker; None in live mode, where people act in LiveChat."""
-    url = current_app.config.get("SANDBOX_URL")
-    timeout = current_app.config.get("SANDBOX_EVENTS_TIMEOUT", (5, 15))
-    deadline = current_app.config.get("SANDBOX_EVENTS_DEADLINE", DEADLINE)
+    url = current_app.config["SANDBOX_URL"]
+    timeout = current_app.config["SANDBOX_EVENTS_TIMEOUT"]
+    deadline = current_app.config["SANDBOX_EVENTS_DEADLINE"]
     return SandboxEvents(url, timeout=timeout, deadline=deadline) if url else None
 
 
