@@ -1,8 +1,9 @@
 """The console's own inbox: what its receiver stored (``services.intake`` stores it), a page at
-a time and filtered.
+a time and filtered, and how much came per minute (``services.folding`` counts it).
 
 Every read costs what it shows, not what is stored: pages go by cursor (a delivery id) down the
-per-set indexes and stop after a page; nothing counts the deliveries.
+per-set indexes and stop after a page; nothing counts the deliveries. The chart reads the counts
+kept per minute.
 
 Every POST that names a known inbox is kept as a ``Delivery``, verified or rejected. Verified
 deliveries are kept whole and also count towards one ``DeliveryEvent`` per dedupe key, so a
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from ..extensions import db
-from ..models import Delivery, WebhookSet
+from ..models import Delivery, DeliveryMinute, WebhookSet, utcnow
 from . import intake
 
 VERIFIED = "verified"
@@ -33,6 +34,8 @@ NEWER_LIMIT = 50
 # Ids are 32-bit integers on PostgreSQL: a cursor past this names no delivery (and binding it
 # would be an error there), so it is brought back to it.
 MAX_ID = 2**31 - 1
+# What the chart covers: the last hour, a minute at a time.
+CHART_MINUTES = 60
 # Of a rejected delivery's body, only this much is kept (its size and hash are kept too).
 REJECTED_BODY_KEPT = intake.REJECTED_BODY_KEPT
 
@@ -76,6 +79,24 @@ class Newer:
 
     deliveries: list[Delivery]
     cursor: int
+
+
+@dataclass(frozen=True)
+class MinuteCount:
+    minute: datetime
+    action: str
+    verified: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """How many deliveries came per minute and trigger from ``first_minute`` on: only the
+    minutes that had some are listed."""
+
+    first_minute: datetime
+    minutes: int
+    counts: list[MinuteCount]
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -238,6 +259,34 @@ def actions_received(app_id: int) -> list[str]:
         query = select(seen.c.action).where(seen.c.action.is_not(None))
         found.update(db.session.execute(query).scalars())
     return sorted(found)
+
+
+def traffic(app_id: int, now: datetime | None = None, minutes: int = CHART_MINUTES) -> Traffic:
+    """Deliveries per minute and trigger over the last ``minutes`` (this one included), from the
+    counts kept per minute: it costs minutes × triggers, never the deliveries themselves."""
+    last = (now or utcnow()).replace(second=0, microsecond=0)
+    first = last - timedelta(minutes=minutes - 1)
+    query = (
+        db.select(
+            DeliveryMinute.minute,
+            DeliveryMinute.action,
+            func.sum(DeliveryMinute.verified),
+            func.sum(DeliveryMinute.rejected),
+        )
+        .join(WebhookSet, DeliveryMinute.webhook_set_id == WebhookSet.id)
+        .where(
+            WebhookSet.app_id == app_id,
+            DeliveryMinute.minute >= first,
+            DeliveryMinute.minute <= last,
+        )
+        .group_by(DeliveryMinute.minute, DeliveryMinute.action)
+        .order_by(DeliveryMinute.minute, DeliveryMinute.action)
+    )
+    counts = [
+        MinuteCount(minute, action, int(verified or 0), int(rejected or 0))
+        for minute, action, verified, rejected in db.session.execute(query)
+    ]
+    return Traffic(first, minutes, counts)
 
 
 def action_counts(app_id: int, since: datetime | None = None) -> dict[str, ActionCount]:

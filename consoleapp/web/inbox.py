@@ -1,5 +1,5 @@
 """The Inbox: every delivery the console's receiver got for an app, newest first, a page at a
-time."""
+time; a chart of the last hour; what is kept and for how long."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     jsonify,
     render_template,
     request,
@@ -23,7 +24,8 @@ from ..extensions import db
 from ..livechat import catalog
 from ..livechat.deliveries import PRETTY, RECEIVED, laid_out
 from ..models import App, Delivery, WebhookSet
-from ..services import inbox
+from ..services import inbox, retention
+from . import inbox_chart
 from .auth import background_poll, login_required
 from .receiver import inbox_url
 
@@ -116,6 +118,15 @@ def trigger_titles(sets: list[WebhookSet]) -> dict[str, str]:
     return titles
 
 
+def retention_note(config: Mapping[str, Any]) -> str:
+    policy = retention.Policy.from_config(config)
+    days = f"{policy.days:,} day{'s' if policy.days != 1 else ''}"
+    return (
+        f"Deliveries are kept for {days}, at most {policy.per_inbox:,} per inbox; "
+        "older ones are removed."
+    )
+
+
 def delivery_summary(app_id: int, delivery: Delivery) -> dict[str, Any]:
     """One row of the list, as the page's script shows it."""
     return {
@@ -154,6 +165,8 @@ def list_deliveries(app_id: int):
         resume_after=inbox.resume_after(shown.items),
         actions=inbox.actions_received(app.id),
         titles=titles,
+        chart=inbox_chart.last_hour(inbox.traffic(app.id), titles) if sets else None,
+        kept=retention_note(current_app.config),
         inbox_urls=[inbox_url(item.inbox_token) for item in sets],
         poll_seconds=POLL_SECONDS,
     )
