@@ -467,7 +467,7 @@ def background_polls(app) -> list[str]:
 
         set_uid = db.session.execute(db.select(WebhookSet.uid)).scalar_one()
     paths = [
-        f"/apps/{app_id}/inbox/after/0",
+        f"/apps/{app_id}/inbox/feed?after=0",
         f"/apps/{app_id}/webhooks/{set_uid}/registration.json",
         f"/apps/{app_id}/install/status",
         f"/apps/{app_id}/test/status",

@@ -1,24 +1,53 @@
-"""The Inbox: every delivery the console's receiver got for an app, newest first."""
+"""The Inbox: every delivery the console's receiver got for an app, newest first, a page at a
+time; a chart of the last hour; what is kept and for how long."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..extensions import db
+from ..livechat import catalog
 from ..livechat.deliveries import PRETTY, RECEIVED, laid_out
-from ..models import App, Delivery
-from ..services import inbox
+from ..models import App, Delivery, WebhookSet
+from ..services import inbox, retention
+from . import inbox_chart
 from .auth import background_poll, login_required
 from .receiver import inbox_url
 
 bp = Blueprint("inbox", __name__, url_prefix="/apps/<int:app_id>/inbox")
 
-POLL_SECONDS = 3
+POLL_SECONDS = 1
+# A cursor is a delivery id: digits only. Longer than this it is not one a page ever made.
+CURSOR = re.compile(r"[0-9]{1,30}")
+BAD_PAGE_LINK = "That page link is not valid, so the newest deliveries are shown."
+
+
+class BadCursor(ValueError):
+    """A page link's or a poll's cursor that is not a delivery id."""
+
+
+def cursor_value(value: str | None) -> int | None:
+    """The delivery id a cursor names; None when there is none. Raises BadCursor."""
+    if value is None:
+        return None
+    if not CURSOR.fullmatch(value.strip()):
+        raise BadCursor(value)
+    return int(value)
 
 
 @bp.app_template_filter("received_at")
@@ -72,6 +101,32 @@ def chosen_filter(args: Mapping[str, str]) -> inbox.InboxFilter:
     return inbox.InboxFilter(action=action, status=status)
 
 
+def page_cursors(args: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """``before`` and ``after`` from the query string; at most one of them. Raises BadCursor."""
+    before, after = cursor_value(args.get("before")), cursor_value(args.get("after"))
+    if before is not None and after is not None:
+        raise BadCursor("both before and after")
+    return before, after
+
+
+def trigger_titles(sets: list[WebhookSet]) -> dict[str, str]:
+    """Plain words for each trigger of the sets' API versions, in the catalogue's order."""
+    titles: dict[str, str] = {}
+    for version in dict.fromkeys(item.api_version for item in sets):
+        for trigger in catalog.triggers_for(version):
+            titles.setdefault(trigger.action, trigger.title)
+    return titles
+
+
+def retention_note(config: Mapping[str, Any]) -> str:
+    policy = retention.Policy.from_config(config)
+    days = f"{policy.days:,} day{'s' if policy.days != 1 else ''}"
+    return (
+        f"Deliveries are kept for {days}, at most {policy.per_inbox:,} per inbox; "
+        "older ones are removed."
+    )
+
+
 def delivery_summary(app_id: int, delivery: Delivery) -> dict[str, Any]:
     """One row of the list, as the page's script shows it."""
     return {
@@ -91,26 +146,53 @@ def delivery_summary(app_id: int, delivery: Delivery) -> dict[str, Any]:
 def list_deliveries(app_id: int):
     app = db.get_or_404(App, app_id)
     chosen = chosen_filter(request.args)
+    notice = None
+    try:
+        before, after = page_cursors(request.args)
+    except BadCursor:
+        before = after = None
+        notice = BAD_PAGE_LINK
+    shown = inbox.page(app.id, chosen, before=before, after=after)
+    sets = inbox.webhook_sets(app.id)
+    titles = trigger_titles(sets)
     return render_template(
         "inbox/list.html",
         app=app,
         chosen=chosen,
-        page=inbox.page(app.id, chosen, request.args.get("page", 1, type=int)),
+        shown=shown,
+        paged=before is not None or after is not None,
+        notice=notice,
+        resume_after=inbox.resume_after(shown.items),
         actions=inbox.actions_received(app.id),
-        inbox_urls=[inbox_url(token) for token in inbox.inbox_tokens(app.id)],
+        titles=titles,
+        chart=inbox_chart.last_hour(inbox.traffic(app.id), titles) if sets else None,
+        kept=retention_note(current_app.config),
+        inbox_urls=[inbox_url(item.inbox_token) for item in sets],
         poll_seconds=POLL_SECONDS,
     )
 
 
-@bp.get("/after/<int:delivery_id>")
+@bp.get("/feed")
 @login_required
 @background_poll
-def newer_deliveries(app_id: int, delivery_id: int) -> Response:
+def newer_deliveries(app_id: int) -> Response | tuple[Response, int]:
+    """What came after ``after`` (a delivery id; without one, the newest), for the page's live
+    updates. Answers 304 to a poll that names (If-None-Match) its last answer, when nothing
+    changed."""
     app = db.get_or_404(App, app_id)
-    found = inbox.newer_than(app.id, chosen_filter(request.args), delivery_id)
-    response = jsonify(deliveries=[delivery_summary(app.id, item) for item in found])
+    try:
+        after = cursor_value(request.args.get("after", "0"))
+    except BadCursor:
+        message = "after must be a delivery id: a whole number, 0 or more."
+        return jsonify(error={"status": 400, "message": message}), 400
+    found = inbox.newer_than(app.id, chosen_filter(request.args), after or 0)
+    response = jsonify(
+        deliveries=[delivery_summary(app.id, item) for item in found.deliveries],
+        cursor=found.cursor,
+    )
     response.headers["Cache-Control"] = "no-store"
-    return response
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/<int:delivery_id>")

@@ -6,9 +6,20 @@
   const body = table.querySelector("tbody");
   const status = document.getElementById("inbox-live-status");
   const empty = document.getElementById("inbox-empty");
-  const pollMs = Number(live.dataset.pollSeconds || 3) * 1000;
+  const pager = document.getElementById("inbox-pager");
+  const older = document.getElementById("inbox-older");
+  const pollMs = Number(live.dataset.pollSeconds || 1) * 1000;
+  // A tab nobody looks at asks less often, and at once when it is looked at again.
+  const hiddenPollMs = 15000;
+  // Rows kept on the page; older ones are one "Older" click away.
+  const mostRows = 100;
   const watching = status.textContent;
-  let newest = Number(live.dataset.newestId || 0);
+  const feed = new URL(live.dataset.feedUrl, window.location.href);
+  let cursor = Number(live.dataset.cursor || 0);
+  let etag = null;
+  let timer = null;
+  let busy = false;
+  let stopped = false;
 
   const cell = (content) => {
     const td = document.createElement("td");
@@ -21,6 +32,7 @@
   const row = (delivery) => {
     const tr = document.createElement("tr");
     tr.className = "row-new";
+    tr.dataset.deliveryId = delivery.id;
     tr.dataset.eventId = delivery.event_id || "";
     const link = document.createElement("a");
     link.href = delivery.url;
@@ -36,46 +48,84 @@
     return tr;
   };
 
+  // Keep the page short; the "Older" link then starts after the last row still shown.
+  const trim = () => {
+    const rows = body.querySelectorAll("tr");
+    if (rows.length <= mostRows) return;
+    for (const extra of Array.from(rows).slice(mostRows)) extra.remove();
+    const last = body.lastElementChild.dataset.deliveryId;
+    const link = new URL(older.href, window.location.href);
+    link.searchParams.set("before", last);
+    older.href = link.pathname + link.search;
+    older.hidden = false;
+    pager.hidden = false;
+  };
+
   const show = (deliveries) => {
-    // Oldest first, each inserted at the top, so the newest ends up first.
+    // Oldest first, each inserted at the top, so the newest ends up first. A delivery shown
+    // before it was folded comes again once its repeats are counted: update its row.
     for (const delivery of deliveries.slice().reverse()) {
+      const shown = body.querySelector(`tr[data-delivery-id="${delivery.id}"]`);
+      if (shown) {
+        shown.dataset.eventId = delivery.event_id || "";
+        shown.querySelector(".repeats").textContent = repeatsText(delivery.times_received);
+      } else {
+        body.prepend(row(delivery));
+      }
       if (delivery.event_id) {
         for (const other of body.querySelectorAll(`tr[data-event-id="${delivery.event_id}"]`)) {
           other.querySelector(".repeats").textContent = repeatsText(delivery.times_received);
         }
       }
-      body.prepend(row(delivery));
-      newest = Math.max(newest, delivery.id);
     }
     if (deliveries.length) {
       table.hidden = false;
       if (empty) empty.hidden = true;
+      trim();
     }
+  };
+
+  const stop = (message) => {
+    stopped = true;
+    status.textContent = message;
   };
 
   const poll = async () => {
-    const url = live.dataset.feedUrl.replace(/\/after\/\d+/, `/after/${newest}`);
+    if (busy || stopped) return;
+    busy = true;
+    window.clearTimeout(timer);
+    feed.searchParams.set("after", cursor);
+    const headers = { Accept: "application/json" };
+    if (etag) headers["If-None-Match"] = etag;
     try {
-      const response = await fetch(url, { headers: { Accept: "application/json" } });
+      const response = await fetch(feed, { headers, cache: "no-store" });
       const type = response.headers.get("Content-Type") || "";
       if (response.status === 401) {
-        status.textContent = "Live updates stopped: you were signed out.";
+        stop("Live updates stopped: you were signed out.");
         window.consoleSignedOut();
-        return;
+      } else if (response.status === 304) {
+        status.textContent = watching;  // nothing new
+      } else if (!response.ok || !type.includes("application/json")) {
+        // Gone, or an answer this script does not understand: a reload shows why.
+        stop("Live updates stopped. Reload the page to see new deliveries.");
+      } else {
+        const answer = await response.json();
+        show(answer.deliveries);
+        // The answer names its cursor, so an ETag never matches an answer to another question.
+        etag = response.headers.get("ETag");
+        cursor = answer.cursor;
+        status.textContent = watching;
       }
-      if (!response.ok || !type.includes("application/json")) {
-        // Signed out or gone: stop quietly; a reload shows why.
-        status.textContent = "Live updates stopped. Reload the page to see new deliveries.";
-        return;
-      }
-      show((await response.json()).deliveries);
-      status.textContent = watching;
     } catch (error) {
       status.textContent = "Live updates paused: the console is not answering. Retrying…";
     }
-    setTimeout(poll, pollMs);
+    busy = false;
+    if (!stopped) timer = window.setTimeout(poll, document.hidden ? hiddenPollMs : pollMs);
   };
 
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) poll();
+  });
   status.hidden = false;
-  setTimeout(poll, pollMs);
+  timer = window.setTimeout(poll, pollMs);
 })();
