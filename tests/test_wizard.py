@@ -16,7 +16,7 @@ from local_receiver import running_receiver
 from consoleapp.extensions import db
 from consoleapp.models import App, Role, WebhookSet, WizardStep
 from support import NOT_PUBLIC as S1_NOT_PUBLIC
-from support import add_user, sign_in
+from support import add_user, delivery_body, sign_in
 
 PUBLIC_URL = "https://hooks.example.com/livechat"
 PUBLIC_IP = "93.184.215.14"
@@ -446,6 +446,90 @@ def test_own_secret_bad_input(app, owner, app_id, value, message):
     assert the_set(app).secret_key_sealed is None
 
 
+# -- step 2 with the console's own inbox: the console keeps the key ------------------------
+
+
+def inbox_set(owner, app_id: int) -> str:
+    response = owner.post(f"{base(app_id)}/create", data={"url": "", "use_inbox": "y"})
+    assert response.status_code == 302, text_of(response)
+    return response.headers["Location"].split("/")[-2]
+
+
+def saved_secret(app) -> str:
+    with app.app_context():
+        return db.session.get(WebhookSet, the_set(app).id).secret_key
+
+
+def test_own_inbox_secret_step_is_one_screen_and_the_console_keeps_the_key(app, owner, app_id):
+    uid = inbox_set(owner, app_id)
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/secret"))
+    assert "the console keeps the key</strong> and checks every event with it" in page
+    assert "Continue to triggers" in page
+    for wording in ("I saved it", "endpoint's settings", "Generate a key", "Copy", "own key"):
+        assert wording not in page, wording
+    assert page.count("<form") == 2  # the step's one button, and sign-out
+
+    response = owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    assert response.headers["Location"] == f"{base(app_id)}/{uid}/triggers"
+    webhook_set = the_set(app)
+    secret = saved_secret(app)
+    assert len(secret) >= 43  # token_urlsafe(32)
+    assert webhook_set.wizard_step == WizardStep.TRIGGERS
+    assert webhook_set.secret_saved_at is not None and webhook_set.secret_shown_at is None
+    triggers = text_of(owner.get(f"{base(app_id)}/{uid}/triggers"))
+    assert "The console keeps the secret key and checks every event with it." in triggers
+    for path in ("secret", "triggers", "url"):
+        assert secret not in text_of(owner.get(f"{base(app_id)}/{uid}/{path}")), path
+    # The console's receiver checks every delivery with the key it kept.
+    token = webhook_set.inbox_token
+    assert owner.post(f"/hooks/{token}", json=delivery_body(secret=secret)).status_code == 200
+    assert owner.post(f"/hooks/{token}", json=delivery_body(secret="x" * 43)).status_code == 401
+
+
+def test_keeping_the_key_again_keeps_the_same_key(app, owner, app_id):
+    uid = inbox_set(owner, app_id)
+    owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    first = saved_secret(app)
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/secret"))
+    assert f"The key in use ends in <code>…{first[-4:]}</code>" in page
+    owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    assert saved_secret(app) == first
+
+
+def test_the_console_keeps_no_key_for_someone_elses_endpoint(app, owner, app_id):
+    uid = create_set(owner, app_id)
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/secret"))
+    assert "Generate a key" in page and "Continue to triggers" not in page
+    response = owner.post(f"{base(app_id)}/{uid}/secret/keep", follow_redirects=True)
+    assert "Your endpoint must know the key" in text_of(response)
+    assert the_set(app).secret_key_sealed is None
+    assert the_set(app).wizard_step == WizardStep.SECRET
+
+
+def test_leaving_the_inbox_asks_for_a_key_the_new_endpoint_knows(app, owner, app_id):
+    uid = inbox_set(owner, app_id)
+    owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    owner.post(f"{base(app_id)}/{uid}/triggers/save", data={"t_incoming_chat-chosen": "y"})
+    response = owner.post(f"{base(app_id)}/{uid}/url/save", data={"url": PUBLIC_URL})
+    assert response.headers["Location"] == f"{base(app_id)}/{uid}/secret"
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/secret"))
+    assert "kept the key ending in" in page and "never showed it" in page
+    assert "I saved it" not in page and "Keep this key" not in page
+    assert "Generate a new key" in page
+    # Back to the inbox: the console has its key again and the set is ready for review.
+    owner.post(f"{base(app_id)}/{uid}/url/save", data={"use_inbox": "y"})
+    response = owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    assert response.headers["Location"] == f"{base(app_id)}/{uid}/review"
+
+
+def test_a_typed_key_is_not_asked_for_again_when_leaving_the_inbox(app, owner, app_id):
+    uid = inbox_set(owner, app_id)
+    owner.post(f"{base(app_id)}/{uid}/secret/own", data={"secret_key": "my-own-secret-key-123"})
+    owner.post(f"{base(app_id)}/{uid}/triggers/save", data={"t_incoming_chat-chosen": "y"})
+    response = owner.post(f"{base(app_id)}/{uid}/url/save", data={"url": PUBLIC_URL})
+    assert response.headers["Location"] == f"{base(app_id)}/{uid}/review"
+
+
 # -- step 3: triggers and filters ----------------------------------------------------------
 
 
@@ -637,6 +721,7 @@ def wizard_posts(app_id: int, uid: str) -> dict[str, dict]:
         f"{base(app_id)}/{uid}/secret/generate": {},
         f"{base(app_id)}/{uid}/secret/own": {"secret_key": "viewer-secret-key-123"},
         f"{base(app_id)}/{uid}/secret/saved": {},
+        f"{base(app_id)}/{uid}/secret/keep": {},
         f"{base(app_id)}/{uid}/triggers/save": {"t_agent_deleted-chosen": "y"},
         f"{base(app_id)}/{uid}/delete": {},
         f"{base(app_id)}/{uid}/register": {},

@@ -128,7 +128,7 @@ def save_url(app_id: int, set_uid: str):
     form = WebhookUrlForm(inbox_url=inbox_url(webhook_set.inbox_token))
     if not form.validate_on_submit():
         return _url_page(app, webhook_set, form)
-    sets.set_url(g.user, webhook_set, form.url.data)
+    sets.set_url(g.user, webhook_set, form.url.data, current_app.config["PUBLIC_URL"])
     db.session.commit()
     flash("Webhook URL saved.", "success")
     return redirect(step_url(webhook_set))
@@ -153,6 +153,10 @@ def test_url(app_id: int, set_uid: str | None):
 # -- step 2: secret key --------------------------------------------------------------------
 
 
+def _own_inbox(webhook_set: WebhookSet) -> bool:
+    return sets.sends_to_own_inbox(webhook_set, current_app.config["PUBLIC_URL"])
+
+
 def _secret_page(app: App, webhook_set: WebhookSet, form: OwnSecretForm | None = None):
     form = form or OwnSecretForm(formdata=None)
     return render_template(
@@ -161,6 +165,8 @@ def _secret_page(app: App, webhook_set: WebhookSet, form: OwnSecretForm | None =
         webhook_set=webhook_set,
         own_form=form,
         confirm_form=ConfirmForm(),
+        own_inbox=_own_inbox(webhook_set),
+        kept_by_console=sets.kept_by_console(webhook_set),
         step=2,
     ), 422 if form.errors else 200
 
@@ -207,6 +213,23 @@ def own_secret(app_id: int, set_uid: str):
     sets.use_own_secret(g.user, webhook_set, form.secret_key.data)
     db.session.commit()
     flash(f"Secret key saved (ends in …{webhook_set.secret_key_last4}).", "success")
+    return redirect(step_url(webhook_set))
+
+
+@bp.post("/<set_uid>/secret/keep")
+@editor_required
+def keep_secret(app_id: int, set_uid: str):
+    _, webhook_set = load(app_id, set_uid)
+    if moved := out_of_order(webhook_set, WizardStep.SECRET):
+        return moved
+    if not _own_inbox(webhook_set):
+        flash(
+            "Your endpoint must know the key: generate one and save it, or paste your own.", "error"
+        )
+        return redirect(step_url(webhook_set, WizardStep.SECRET))
+    sets.keep_secret_in_console(g.user, webhook_set)
+    db.session.commit()
+    flash("The console keeps the secret key and checks every event with it.", "success")
     return redirect(step_url(webhook_set))
 
 

@@ -30,8 +30,7 @@ def walked(browser, live_server_factory):
     page.get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_role("button", name="Use the console's test inbox").click()
-    page.get_by_role("button", name="Generate a key").click()
-    page.get_by_role("button", name="I saved it").click()
+    page.get_by_role("button", name="Continue to triggers").click()
     for label in SOME:
         page.get_by_label(label).check()
     page.get_by_role("button", name="Save triggers and review").click()

@@ -52,7 +52,8 @@ def test_wizard_from_empty_list_to_registered(provisioned):
     expect(page.locator("#test-result")).to_contain_text(re.compile(r"\d{3} [A-Za-z ]+ in \d+ ms"))
     screenshot(page, "22-wizard-url-test-request")
 
-    page.get_by_role("button", name="Use the console's test inbox").click()
+    # Someone else's endpoint: the key is shown once, copied, and confirmed.
+    page.get_by_role("button", name="Save and continue").click()
     page.wait_for_url(re.compile(r"/secret$"))
     expect(page.locator('[aria-current="step"]')).to_have_text("Secret key")
     screenshot(page, "23-wizard-secret")
@@ -113,7 +114,8 @@ def test_triggers_page_at_phone_width_and_by_keyboard(provisioned):
     live, context, page = provisioned
     page.get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
-    page.get_by_role("button", name="Use the console's test inbox").click()
+    page.get_by_label("Webhook URL").fill(f"{live.url}/hooks/elsewhere")
+    page.get_by_role("button", name="Save and continue").click()
     page.get_by_text("Use my own key instead").click()
     page.get_by_label("Your own secret key").fill("short")
     page.get_by_role("button", name="Save my key").click()
@@ -137,3 +139,18 @@ def test_triggers_page_at_phone_width_and_by_keyboard(provisioned):
     page.get_by_role("button", name="Save triggers and review").click()
     page.wait_for_url(re.compile(r"/review$"))
     screenshot(page, "32-wizard-review-375px")
+
+
+def test_own_inbox_secret_is_one_screen(provisioned):
+    live, context, page = provisioned
+    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_role("link", name="Create one →").click()
+    page.get_by_role("button", name="Use the console's test inbox").click()
+    page.wait_for_url(re.compile(r"/secret$"))
+    # The console is the endpoint, so it keeps the key and says so.
+    expect(page.get_by_text("the console keeps the key")).to_be_visible()
+    expect(page.get_by_role("button", name="I saved it")).to_have_count(0)
+    expect(page.get_by_text("endpoint's settings")).to_have_count(0)
+    screenshot(page, "33-wizard-secret-own-inbox")
+    page.get_by_role("button", name="Continue to triggers").click()
+    page.wait_for_url(re.compile(r"/triggers$"))
