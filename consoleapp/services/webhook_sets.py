@@ -265,9 +265,10 @@ def rows_for_display(webhook_set: WebhookSet) -> list[dict[str, Any]]:
     by_action = {row.action: row for row in webhook_set.registered}
     shown = []
     for trigger in webhook_set.triggers:
-        shown.append(_display(webhook_set, trigger.action, by_action.pop(trigger.action, None)))
+        row = by_action.pop(trigger.action, None)
+        shown.append(_display(webhook_set, trigger.action, row, chosen=True))
     for action, row in by_action.items():
-        shown.append(_display(webhook_set, action, row))
+        shown.append(_display(webhook_set, action, row, chosen=False))
     return shown
 
 
@@ -282,16 +283,22 @@ PILLS = {
 }
 
 
-def _display(webhook_set: WebhookSet, action: str, row: RegisteredWebhook | None) -> dict:
+def _display(
+    webhook_set: WebhookSet, action: str, row: RegisteredWebhook | None, chosen: bool
+) -> dict:
     trigger = catalog.trigger(webhook_set.api_version, action)
     state = row.state if row is not None else RegistrationState.PENDING
     pill, word = PILLS.get(RegistrationState(state), ("wait", "waiting"))
+    if not chosen and state == RegistrationState.REGISTERED:
+        # Still at LiveChat, but no longer chosen: the next run removes it.
+        pill, word = "muted", "will be removed"
     if row is not None and row.last_error and state != RegistrationState.REGISTERED:
         word = f"{word}: {row.last_error}"
     return {
         "action": action,
         "title": trigger.title if trigger else action,
         "state": str(state),
+        "chosen": chosen,
         "pill": pill,
         "label": word,
         "webhook_id": row.livechat_webhook_id if row is not None else None,

@@ -22,7 +22,7 @@ from ..extensions import db, limiter
 from ..forms import ConfirmForm
 from ..livechat import catalog
 from ..models import App, WebhookSet, WebhookTrigger, WizardStep
-from ..services import registration
+from ..services import registration, registration_plan
 from ..services import webhook_sets as sets
 from ..wizard_forms import (
     OwnSecretForm,
@@ -31,6 +31,7 @@ from ..wizard_forms import (
     subform_data,
     triggers_form,
 )
+from . import review_plan
 from .auth import editor_required, login_required
 
 bp = Blueprint("wizard", __name__, url_prefix="/apps/<int:app_id>/webhooks")
@@ -305,11 +306,16 @@ def review(app_id: int, set_uid: str):
     app, webhook_set = load(app_id, set_uid)
     if moved := out_of_order(webhook_set, WizardStep.REVIEW):
         return moved
+    plan = registration_plan.plan(webhook_set)
     return render_template(
         "wizard/review.html",
         app=app,
         webhook_set=webhook_set,
-        rows=sets.rows_for_display(webhook_set),
+        plan=plan,
+        plan_rows=review_plan.rows(plan, webhook_set.api_version),
+        plan_counts=review_plan.counts(plan),
+        limit_notice=review_plan.limit_notice(plan, webhook_set.api_version),
+        own_inbox=_own_inbox(webhook_set),
         problem=registration.problem(webhook_set),
         form=ConfirmForm(),
         step=4,
