@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -13,6 +14,7 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from werkzeug.wrappers import Response
@@ -28,10 +30,12 @@ from ..wizard_forms import (
     OwnSecretForm,
     TriggersFormBase,
     WebhookUrlForm,
+    additional_data_from,
+    filters_from,
     subform_data,
     triggers_form,
 )
-from . import review_plan
+from . import review_plan, trigger_words
 from .auth import editor_required, login_required
 
 bp = Blueprint("wizard", __name__, url_prefix="/apps/<int:app_id>/webhooks")
@@ -256,19 +260,55 @@ def _saved(webhook_set: WebhookSet) -> dict[str, Any]:
     }
 
 
-def _triggers_page(app: App, webhook_set: WebhookSet, form: TriggersFormBase):
+@dataclass(frozen=True)
+class TriggerGroup:
+    """One group of the trigger picker: a collapsed section that says how many are ticked."""
+
+    name: str
+    actions: list[str]
+    chosen: int
+    open: bool
+
+
+def _groups(form: TriggersFormBase, opened: tuple[str, ...]) -> list[TriggerGroup]:
+    groups = []
+    for name in catalog.TRIGGER_GROUPS:
+        actions = [a for a in form.actions if form.triggers[a].group == name]
+        if not actions:
+            continue
+        chosen = sum(1 for a in actions if form[f"t_{a}"].form.chosen.data)
+        has_errors = any(form[f"t_{a}"].errors for a in actions)
+        touched = any(a in opened for a in actions)
+        groups.append(TriggerGroup(name, actions, chosen, has_errors or touched))
+    return groups
+
+
+def _triggers_page(
+    app: App,
+    webhook_set: WebhookSet,
+    form: TriggersFormBase,
+    preset: catalog.Preset | None = None,
+    status: int | None = None,
+):
+    effects = {
+        action: trigger_words.effect(
+            action,
+            filters_from(form[f"t_{action}"].form),
+            additional_data_from(form[f"t_{action}"].form),
+        )
+        for action in form.actions
+    }
     return render_template(
         "wizard/triggers.html",
         app=app,
         webhook_set=webhook_set,
         form=form,
-        trigger_groups=catalog.TRIGGER_GROUPS,
-        group_members={
-            group: [t.action for t in form.triggers.values() if t.group == group]
-            for group in catalog.TRIGGER_GROUPS
-        },
+        groups=_groups(form, preset.actions if preset else ()),
+        presets=catalog.presets_for(webhook_set.api_version),
+        preset=preset,
+        effects=effects,
         step=3,
-    ), 422 if form.errors else 200
+    ), status or (422 if form.errors else 200)
 
 
 @bp.get("/<set_uid>/triggers")
@@ -288,6 +328,15 @@ def save_triggers(app_id: int, set_uid: str):
     if moved := out_of_order(webhook_set, WizardStep.TRIGGERS):
         return moved
     form = triggers_form(webhook_set.api_version)
+    if "preset" in request.form:
+        # A quick pick without JavaScript: tick its triggers and show the page again, unsaved.
+        presets = {p.name: p for p in catalog.presets_for(webhook_set.api_version)}
+        preset = presets.get(request.form["preset"])
+        if preset is None:
+            form.form_errors.append("That quick pick does not exist; tick the triggers instead.")
+            return _triggers_page(app, webhook_set, form, status=422)
+        form.tick(preset.actions)
+        return _triggers_page(app, webhook_set, form, preset=preset, status=200)
     if not form.validate_on_submit():
         return _triggers_page(app, webhook_set, form)
     sets.set_triggers(g.user, webhook_set, form.chosen_triggers())
@@ -347,28 +396,12 @@ def wizard_step_url(webhook_set: WebhookSet, step: int | None = None) -> str:
     return step_url(webhook_set, step)
 
 
-FILTER_WORDS = {"customer": "customers", "agent": "agents"}
+@bp.app_template_global()
+def trigger_noun(action: str) -> str:
+    return catalog.noun(action)
 
 
 @bp.app_template_filter()
 def describe_filters(trigger: WebhookTrigger) -> str:
-    """A chosen trigger's filters and extra data in plain words."""
-    filters, parts = trigger.filters or {}, []
-    if "author_type" in filters:
-        parts.append(
-            f"only from {FILTER_WORDS.get(filters['author_type'], filters['author_type'])}"
-        )
-    presence = filters.get("chat_presence") or {}
-    for mode, ids in (presence.get("user_ids") or {}).items():
-        parts.append(("with " if mode == "values" else "not with ") + ", ".join(ids))
-    if presence.get("my_bots"):
-        parts.append("when this app's bots are in the chat")
-    if filters.get("only_my_chats"):
-        parts.append("only chats this app started")
-    for mode, ids in (filters.get("agent_ids") or {}).items():
-        parts.append(("agents " if mode == "values" else "not agents ") + ", ".join(ids))
-    if filters.get("source_type"):
-        parts.append("from " + ", ".join(s.replace("_", " ") for s in filters["source_type"]))
-    if trigger.additional_data:
-        parts.append("with " + " and ".join(d.replace("_", " ") for d in trigger.additional_data))
-    return "; ".join(parts) or "no filters"
+    """A chosen trigger's filters and extra data in one plain line."""
+    return trigger_words.effect(trigger.action, trigger.filters, trigger.additional_data)
