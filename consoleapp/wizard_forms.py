@@ -78,29 +78,47 @@ class OwnSecretForm(FlaskForm):
 
 # -- triggers ------------------------------------------------------------------------------
 
+
+# Each choice carries the words it adds to the trigger's one-line summary (``data-effect``),
+# so the page can update the summary as filters change; web/trigger_words.py says it in full.
+def _choice(value: str, label: str, effect: str = "", role: str = "") -> SelectChoice:
+    render_kw = {"data-effect": effect} if effect else {}
+    if role:
+        render_kw["data-role"] = role
+    return SelectChoice(value, label, render_kw=render_kw)
+
+
 AUTHOR_CHOICES = [
-    SelectChoice("", "Anyone"),
-    SelectChoice("customer", "Only customers"),
-    SelectChoice("agent", "Only agents"),
+    _choice("", "Anyone", role="author"),
+    _choice("customer", "Customers only", "from customers", "author"),
+    _choice("agent", "Agents only", "from agents", "author"),
 ]
 PRESENCE_CHOICES = [
-    SelectChoice("", "Any chat"),
-    SelectChoice("values", "Only chats with one of these users"),
-    SelectChoice("exclude_values", "Not chats with any of these users"),
+    _choice("", "Any chat", role="presence-mode"),
+    _choice("values", "With one of these people", "in chats with", "presence-mode"),
+    _choice("exclude_values", "Without any of these people", "in chats without", "presence-mode"),
+]
+AGENT_CHOICES = [
+    _choice("", "Any agent", role="agent-mode"),
+    _choice("values", "Only these agents", "for", "agent-mode"),
+    _choice("exclude_values", "Every agent but these", "for agents other than", "agent-mode"),
 ]
 SOURCE_CHOICES = [
-    SelectChoice("my_client", "This app"),
-    SelectChoice("other_clients", "Other apps"),
-    SelectChoice("system", "LiveChat itself"),
+    _choice("other_clients", "People or other apps", "people or other apps", "source"),
+    _choice("my_client", "This app (through the API)", "this app", "source"),
+    _choice(
+        "system", "LiveChat on its own (like closing idle chats)", "LiveChat on its own", "source"
+    ),
 ]
 DATA_CHOICES = [
-    SelectChoice("chat_properties", "The chat's properties"),
-    SelectChoice("chat_presence_user_ids", "Who is in the chat"),
+    _choice("chat_properties", "The chat's properties", "the chat's properties", "data"),
+    _choice("chat_presence_user_ids", "Who is in the chat", "who is in the chat", "data"),
 ]
+SOURCE_ORDER = ["my_client", "other_clients", "system"]  # LiveChat's order, kept when saving
 _ID_SEPARATORS = re.compile(r"[\s,]+")
 
 
-def _ids(raw: str | None) -> list[str]:
+def ids_of(raw: str | None) -> list[str]:
     return [item for item in _ID_SEPARATORS.split(raw or "") if item]
 
 
@@ -108,15 +126,18 @@ class _IdsChoice:
     """A mode (include / exclude) plus a list of IDs, so exactly one of LiveChat's
     ``values`` / ``exclude_values`` is ever sent."""
 
-    def __init__(self, what: str, mode_field: str) -> None:
+    def __init__(self, what: str, mode_field: str, any_label: str) -> None:
         self.what = what
         self.mode_field = mode_field
+        self.any_label = any_label
 
     def __call__(self, form: Form, field: StringField) -> None:
         mode = form[self.mode_field].data
-        ids = _ids(field.data)
+        ids = ids_of(field.data)
         if mode and not ids:
-            raise ValidationError(f"List at least one {self.what} ID, or choose “Any chat”.")
+            raise ValidationError(
+                f"List at least one {self.what} ID, or choose “{self.any_label}”."
+            )
         if ids and not mode:
             raise ValidationError(f"Choose whether to include or leave out these {self.what}s.")
         if len(ids) > USER_IDS_MAX:
@@ -129,37 +150,40 @@ def _trigger_form_class(trigger: catalog.Trigger) -> type[Form]:
     """A form with exactly the filters and additional data LiveChat allows for ``trigger``."""
     fields: dict[str, Any] = {"chosen": BooleanField(trigger.title)}
     if "author_type" in trigger.filters:
-        fields["author_type"] = RadioField("Who wrote it", choices=AUTHOR_CHOICES, default="")
+        fields["author_type"] = RadioField("Messages from", choices=AUTHOR_CHOICES, default="")
     if "chat_presence" in trigger.filters:
         fields["presence_mode"] = RadioField(
             "People in the chat", choices=PRESENCE_CHOICES, default=""
         )
         fields["presence_ids"] = StringField(
-            "User IDs (agent emails or customer IDs)",
+            "Their agent emails or customer IDs",
             description="Separate them with commas or spaces.",
-            validators=[no_control_characters, _IdsChoice("user", "presence_mode")],
+            validators=[no_control_characters, _IdsChoice("user", "presence_mode", "Any chat")],
+            render_kw={"data-role": "presence-ids"},
         )
-        fields["my_bots"] = BooleanField("Also when one of this app's bots is in the chat")
+        fields["my_bots"] = BooleanField(
+            "Or with one of this app's bots",
+            render_kw={"data-role": "my-bots", "data-effect": "this app's bots"},
+        )
     if "only_my_chats" in trigger.filters:
-        fields["only_my_chats"] = BooleanField("Only chats this app started")
-    if "agent_ids" in trigger.filters:
-        fields["agent_mode"] = RadioField(
-            "Agents",
-            choices=[
-                SelectChoice("", "Any agent"),
-                SelectChoice("values", "Only these agents"),
-                SelectChoice("exclude_values", "Not these agents"),
-            ],
-            default="",
+        fields["only_my_chats"] = BooleanField(
+            "Only chats started through this app",
+            render_kw={"data-role": "only-mine", "data-effect": "in chats this app started"},
         )
+    if "agent_ids" in trigger.filters:
+        fields["agent_mode"] = RadioField("Agents", choices=AGENT_CHOICES, default="")
         fields["agent_ids"] = StringField(
-            "Agent IDs (emails)",
+            "Their emails",
             description="Separate them with commas or spaces.",
-            validators=[no_control_characters, _IdsChoice("agent", "agent_mode")],
+            validators=[no_control_characters, _IdsChoice("agent", "agent_mode", "Any agent")],
+            render_kw={"data-role": "agent-ids"},
         )
     if "source_type" in trigger.filters:
         fields["source_type"] = MultiCheckboxField(
-            "Only when the change came from", choices=SOURCE_CHOICES, validate_choice=True
+            "Only when done by",
+            description="None ticked: all.",
+            choices=SOURCE_CHOICES,
+            validate_choice=True,
         )
     if trigger.additional_data:
         fields["additional_data"] = MultiCheckboxField(
@@ -178,7 +202,7 @@ def filters_from(subform: Form) -> dict[str, Any]:
         filters["author_type"] = data["author_type"]
     presence: dict[str, Any] = {}
     if data.get("presence_mode"):
-        presence["user_ids"] = {data["presence_mode"]: _ids(data.get("presence_ids"))}
+        presence["user_ids"] = {data["presence_mode"]: ids_of(data.get("presence_ids"))}
     if data.get("my_bots"):
         presence["my_bots"] = True
     if presence:
@@ -186,10 +210,9 @@ def filters_from(subform: Form) -> dict[str, Any]:
     if data.get("only_my_chats"):
         filters["only_my_chats"] = True
     if data.get("agent_mode"):
-        filters["agent_ids"] = {data["agent_mode"]: _ids(data.get("agent_ids"))}
+        filters["agent_ids"] = {data["agent_mode"]: ids_of(data.get("agent_ids"))}
     if data.get("source_type"):
-        order = [choice.value for choice in SOURCE_CHOICES]
-        filters["source_type"] = [s for s in order if s in data["source_type"]]
+        filters["source_type"] = [s for s in SOURCE_ORDER if s in data["source_type"]]
     return filters
 
 
@@ -220,6 +243,12 @@ class TriggersFormBase(FlaskForm):
 
     def chosen(self) -> list[str]:
         return [a for a in self.actions if self[f"t_{a}"].form.chosen.data]
+
+    def tick(self, actions: tuple[str, ...]) -> None:
+        """Tick these triggers (a preset), keeping what is already ticked and filled in."""
+        for action in actions:
+            if action in self.triggers:
+                self[f"t_{action}"].form.chosen.data = True
 
     def chosen_triggers(self) -> list[ChosenTrigger]:
         return [

@@ -14,9 +14,11 @@ import responses
 from local_receiver import running_receiver
 
 from consoleapp.extensions import db
+from consoleapp.livechat import catalog
 from consoleapp.models import App, Role, WebhookSet, WizardStep
+from consoleapp.web import trigger_words
 from support import NOT_PUBLIC as S1_NOT_PUBLIC
-from support import add_user, sign_in
+from support import add_user, delivery_body, sign_in
 
 PUBLIC_URL = "https://hooks.example.com/livechat"
 PUBLIC_IP = "93.184.215.14"
@@ -178,8 +180,9 @@ def test_walk_every_step_with_post_redirect_get(app, owner, app_id):
     )
     assert response.headers["Location"] == f"{base(app_id)}/{uid}/review"
     review = text_of(owner.get(response.headers["Location"]))
-    assert "incoming_event</code> · only from customers" in review
-    assert "chat_deactivated</code> · no filters" in review
+    assert "Only messages from customers" in review
+    assert "All ended chats" in review
+    assert "2 will be added" in review
     assert "Register with LiveChat" in review
 
     listing = text_of(owner.get(f"{base(app_id)}/"))
@@ -446,6 +449,90 @@ def test_own_secret_bad_input(app, owner, app_id, value, message):
     assert the_set(app).secret_key_sealed is None
 
 
+# -- step 2 with the console's own inbox: the console keeps the key ------------------------
+
+
+def inbox_set(owner, app_id: int) -> str:
+    response = owner.post(f"{base(app_id)}/create", data={"url": "", "use_inbox": "y"})
+    assert response.status_code == 302, text_of(response)
+    return response.headers["Location"].split("/")[-2]
+
+
+def saved_secret(app) -> str:
+    with app.app_context():
+        return db.session.get(WebhookSet, the_set(app).id).secret_key
+
+
+def test_own_inbox_secret_step_is_one_screen_and_the_console_keeps_the_key(app, owner, app_id):
+    uid = inbox_set(owner, app_id)
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/secret"))
+    assert "the console keeps the key</strong> and checks every event with it" in page
+    assert "Continue to triggers" in page
+    for wording in ("I saved it", "endpoint's settings", "Generate a key", "Copy", "own key"):
+        assert wording not in page, wording
+    assert page.count("<form") == 2  # the step's one button, and sign-out
+
+    response = owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    assert response.headers["Location"] == f"{base(app_id)}/{uid}/triggers"
+    webhook_set = the_set(app)
+    secret = saved_secret(app)
+    assert len(secret) >= 43  # token_urlsafe(32)
+    assert webhook_set.wizard_step == WizardStep.TRIGGERS
+    assert webhook_set.secret_saved_at is not None and webhook_set.secret_shown_at is None
+    triggers = text_of(owner.get(f"{base(app_id)}/{uid}/triggers"))
+    assert "The console keeps the secret key and checks every event with it." in triggers
+    for path in ("secret", "triggers", "url"):
+        assert secret not in text_of(owner.get(f"{base(app_id)}/{uid}/{path}")), path
+    # The console's receiver checks every delivery with the key it kept.
+    token = webhook_set.inbox_token
+    assert owner.post(f"/hooks/{token}", json=delivery_body(secret=secret)).status_code == 200
+    assert owner.post(f"/hooks/{token}", json=delivery_body(secret="x" * 43)).status_code == 401
+
+
+def test_keeping_the_key_again_keeps_the_same_key(app, owner, app_id):
+    uid = inbox_set(owner, app_id)
+    owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    first = saved_secret(app)
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/secret"))
+    assert f"The key in use ends in <code>…{first[-4:]}</code>" in page
+    owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    assert saved_secret(app) == first
+
+
+def test_the_console_keeps_no_key_for_someone_elses_endpoint(app, owner, app_id):
+    uid = create_set(owner, app_id)
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/secret"))
+    assert "Generate a key" in page and "Continue to triggers" not in page
+    response = owner.post(f"{base(app_id)}/{uid}/secret/keep", follow_redirects=True)
+    assert "Your endpoint must know the key" in text_of(response)
+    assert the_set(app).secret_key_sealed is None
+    assert the_set(app).wizard_step == WizardStep.SECRET
+
+
+def test_leaving_the_inbox_asks_for_a_key_the_new_endpoint_knows(app, owner, app_id):
+    uid = inbox_set(owner, app_id)
+    owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    owner.post(f"{base(app_id)}/{uid}/triggers/save", data={"t_incoming_chat-chosen": "y"})
+    response = owner.post(f"{base(app_id)}/{uid}/url/save", data={"url": PUBLIC_URL})
+    assert response.headers["Location"] == f"{base(app_id)}/{uid}/secret"
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/secret"))
+    assert "kept the key ending in" in page and "never showed it" in page
+    assert "I saved it" not in page and "Keep this key" not in page
+    assert "Generate a new key" in page
+    # Back to the inbox: the console has its key again and the set is ready for review.
+    owner.post(f"{base(app_id)}/{uid}/url/save", data={"use_inbox": "y"})
+    response = owner.post(f"{base(app_id)}/{uid}/secret/keep")
+    assert response.headers["Location"] == f"{base(app_id)}/{uid}/review"
+
+
+def test_a_typed_key_is_not_asked_for_again_when_leaving_the_inbox(app, owner, app_id):
+    uid = inbox_set(owner, app_id)
+    owner.post(f"{base(app_id)}/{uid}/secret/own", data={"secret_key": "my-own-secret-key-123"})
+    owner.post(f"{base(app_id)}/{uid}/triggers/save", data={"t_incoming_chat-chosen": "y"})
+    response = owner.post(f"{base(app_id)}/{uid}/url/save", data={"url": PUBLIC_URL})
+    assert response.headers["Location"] == f"{base(app_id)}/{uid}/review"
+
+
 # -- step 3: triggers and filters ----------------------------------------------------------
 
 
@@ -524,7 +611,9 @@ def test_each_trigger_offers_only_its_own_filters(app, owner, app_id):
     assert 'name="t_agent_created-source_type"' in page
     assert 'name="t_incoming_customer-chosen"' not in page  # 3.5 only
     assert 'name="t_event_deleted-chosen"' in page
-    assert page.count("<details") == page.count("</details>") >= 30
+    # Groups fold away; a trigger's filters sit under it, with no link of their own.
+    assert page.count('<details class="trigger-group') == len(catalog.TRIGGER_GROUPS)
+    assert page.count("<details") == page.count("</details>") == len(catalog.TRIGGER_GROUPS)
 
 
 def test_an_older_api_version_offers_its_own_triggers(app, owner):
@@ -585,7 +674,7 @@ def test_an_older_api_version_offers_its_own_triggers(app, owner):
                 "t_routing_status_set-chosen": "y",
                 "t_routing_status_set-agent_mode": "exclude_values",
             },
-            "List at least one agent ID, or choose “Any chat”.",
+            "List at least one agent ID, or choose “Any agent”.",
         ),
     ],
 )
@@ -625,6 +714,153 @@ def test_saved_triggers_are_shown_again(app, owner, app_id):
     assert 'value="a@example.com"' in page
 
 
+# -- step 3: the picker: groups, quick picks, plain words ------------------------------------
+
+
+def test_groups_are_collapsed_and_count_what_is_chosen(app, owner, app_id):
+    uid = through_triggers(
+        owner, app_id, {"t_incoming_chat-chosen": "y", "t_thread_tagged-chosen": "y"}
+    )
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/triggers"))
+    groups = re.findall(
+        r'<details class="trigger-group[\w -]*" data-group( open)?>\s*<summary>(.*?)</summary>',
+        page,
+        re.S,
+    )
+    names = [re.sub(r"<[^>]+>", "", summary).split() for _, summary in groups]
+    assert all(opened == "" for opened, _ in groups)  # all folded
+    counts = {words[0]: " ".join(words[1:]) for words in names}
+    assert counts["Chats"] == "1 of 2 chosen"
+    assert counts["Thread"] == "tags 1 of 2 chosen"
+    configuration = [t for t in catalog.triggers_for("3.6") if t.group == "Configuration"]
+    assert counts["Configuration"] == f"0 of {len(configuration)} chosen"
+    # The search box is there for JavaScript to show; without it the whole list is shown.
+    assert re.search(r'<div class="trigger-search" data-search hidden>', page)
+
+
+def test_a_group_with_a_mistake_opens(app, owner, app_id):
+    uid = through_secret(owner, app_id)
+    response = owner.post(
+        f"{base(app_id)}/{uid}/triggers/save",
+        data={"t_routing_status_set-chosen": "y", "t_routing_status_set-agent_mode": "values"},
+    )
+    assert response.status_code == 422
+    page = text_of(response)
+    assert re.search(r'data-group open>\s*<summary><span class="group-name">Status<', page)
+    assert not re.search(r'data-group open>\s*<summary><span class="group-name">Chats<', page)
+
+
+def test_filters_are_in_plain_words_with_a_summary_of_their_effect(app, owner, app_id):
+    uid = through_triggers(
+        owner,
+        app_id,
+        {
+            "t_incoming_event-chosen": "y",
+            "t_incoming_event-author_type": "customer",
+            "t_incoming_event-source_type": ["other_clients"],
+            "t_chat_deactivated-chosen": "y",
+        },
+    )
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/triggers"))
+    for jargon in ("Only when the change came from", "Other apps", "Filters and extra data"):
+        assert jargon not in page
+    for words in ("Messages from", "Customers only", "Only when done by", "None ticked: all."):
+        assert words in page
+    assert "Only messages from customers, done by people or other apps" in page
+    assert "All ended chats" in page
+    assert 'data-effect="from customers"' in page  # what the page's script builds the line from
+
+
+@pytest.mark.parametrize(
+    ("action", "filters", "data", "line"),
+    [
+        ("incoming_event", {}, [], "All messages"),
+        ("incoming_event", {"author_type": "customer"}, [], "Only messages from customers"),
+        ("agent_created", {}, [], "All changes"),
+        (
+            "incoming_chat",
+            {"only_my_chats": True, "source_type": ["system", "my_client"]},
+            ["chat_properties"],
+            "Only new chats in chats this app started, done by this app or LiveChat on its "
+            "own; also sends the chat's properties",
+        ),
+        (
+            "thread_tagged",
+            {"chat_presence": {"user_ids": {"values": ["a@x", "b@x"]}, "my_bots": True}},
+            [],
+            "Only tags added in chats with a@x, b@x or this app's bots",
+        ),
+        (
+            "incoming_chat",
+            {"chat_presence": {"user_ids": {"exclude_values": ["a", "b", "c", "d", "e"]}}},
+            ["chat_presence_user_ids", "chat_properties"],
+            "Only new chats in chats without a, b, c and 2 more; also sends the chat's "
+            "properties and who is in the chat",
+        ),
+        (
+            "routing_status_set",
+            {"agent_ids": {"exclude_values": ["bot@x"]}},
+            [],
+            "Only status changes for agents other than bot@x",
+        ),
+    ],
+)
+def test_the_effect_line(action, filters, data, line):
+    assert trigger_words.effect(action, filters, data) == line
+
+
+def test_a_quick_pick_ticks_its_triggers_without_saving(app, owner, app_id):
+    uid = through_secret(owner, app_id)
+    response = owner.post(
+        f"{base(app_id)}/{uid}/triggers/save",
+        data={
+            "preset": "chats",
+            "t_thread_tagged-chosen": "y",
+            "t_incoming_event-author_type": "customer",
+        },
+    )
+    assert response.status_code == 200
+    page = text_of(response)
+    ticked = set(re.findall(r'<input checked data-chosen id="t_(\w+)-chosen"', page))
+    assert ticked == {"incoming_chat", "incoming_event", "chat_deactivated", "thread_tagged"}
+    assert "Ticked “A chat starts”, “A message arrives”, “A chat ends”." in page
+    assert "Only messages from customers" in page  # what was filled in stays
+    assert saved_triggers(app) == {}
+    assert the_set(app).wizard_step == WizardStep.TRIGGERS
+    # The groups it ticked in are open, to show what happened.
+    assert re.search(r'data-group open>\s*<summary><span class="group-name">Events<', page)
+    assert not re.search(r'data-group open>\s*<summary><span class="group-name">Status<', page)
+
+
+def test_an_unknown_quick_pick_changes_nothing(app, owner, app_id):
+    uid = through_secret(owner, app_id)
+    response = owner.post(
+        f"{base(app_id)}/{uid}/triggers/save",
+        data={"preset": "everything", "t_incoming_chat-chosen": "y"},
+    )
+    assert response.status_code == 422
+    assert "That quick pick does not exist" in text_of(response)
+    assert saved_triggers(app) == {}
+
+
+def test_quick_picks_offer_only_the_versions_triggers():
+    assert [p.name for p in catalog.presets_for("3.6")] == ["chats", "tags", "handover", "team"]
+    for version in ("3.5", "3.6"):
+        known = {t.action for t in catalog.triggers_for(version)}
+        for preset in catalog.presets_for(version):
+            assert set(preset.actions) <= known
+
+
+def test_enter_in_a_text_box_saves_rather_than_picking(app, owner, app_id):
+    """A browser presses a form's first submit button on Enter: it must be Save."""
+    uid = through_secret(owner, app_id)
+    page = text_of(owner.get(f"{base(app_id)}/{uid}/triggers"))
+    form = page[page.index("data-trigger-picker") :]
+    first_button = re.search(r"<button[^>]*>([^<]*)</button>", form)
+    assert first_button.group(1) == "Save triggers and review"
+    assert 'name="preset"' not in first_button.group(0)
+
+
 # -- roles ---------------------------------------------------------------------------------
 
 
@@ -637,6 +873,7 @@ def wizard_posts(app_id: int, uid: str) -> dict[str, dict]:
         f"{base(app_id)}/{uid}/secret/generate": {},
         f"{base(app_id)}/{uid}/secret/own": {"secret_key": "viewer-secret-key-123"},
         f"{base(app_id)}/{uid}/secret/saved": {},
+        f"{base(app_id)}/{uid}/secret/keep": {},
         f"{base(app_id)}/{uid}/triggers/save": {"t_agent_deleted-chosen": "y"},
         f"{base(app_id)}/{uid}/delete": {},
         f"{base(app_id)}/{uid}/register": {},

@@ -344,6 +344,79 @@ TRIGGER_GROUPS = [
 ]
 
 
+# What one delivery of a trigger is about, in the plural, for the filters' one-line summary
+# ("Only messages from customers"). Configuration triggers are all "changes".
+NOUNS = {
+    "incoming_chat": "new chats",
+    "chat_deactivated": "ended chats",
+    "chat_access_updated": "access changes",
+    "chat_transferred": "transfers",
+    "user_added_to_chat": "people joining",
+    "user_removed_from_chat": "people leaving",
+    "incoming_event": "messages",
+    "event_updated": "edited messages",
+    "event_deleted": "deleted messages",
+    "incoming_rich_message_postback": "button presses",
+    "chat_properties_updated": "property changes",
+    "chat_properties_deleted": "property removals",
+    "thread_properties_updated": "property changes",
+    "thread_properties_deleted": "property removals",
+    "event_properties_updated": "property changes",
+    "event_properties_deleted": "property removals",
+    "thread_tagged": "tags added",
+    "thread_untagged": "tags removed",
+    "routing_status_set": "status changes",
+    "customer_session_fields_updated": "customer detail changes",
+    "incoming_customer": "new customers",
+    "events_marked_as_seen": "messages seen",
+    "thread_summary_set": "summaries",
+}
+
+
+def noun(action: str) -> str:
+    return NOUNS.get(action, "changes")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A few triggers people often want together, ticked with one press."""
+
+    name: str
+    title: str
+    actions: tuple[str, ...]
+
+
+PRESETS = [
+    Preset(
+        "chats",
+        "Chats: started, messages, ended",
+        ("incoming_chat", "incoming_event", "chat_deactivated"),
+    ),
+    Preset("tags", "Tags: added, removed", ("thread_tagged", "thread_untagged")),
+    Preset(
+        "handover",
+        "Handover: transfers, joins, leaves",
+        ("chat_transferred", "user_added_to_chat", "user_removed_from_chat"),
+    ),
+    Preset(
+        "team",
+        "Agents: added, changed, removed",
+        ("agent_created", "agent_updated", "agent_deleted"),
+    ),
+]
+
+
+def presets_for(version: str) -> list[Preset]:
+    """The presets, each with only the triggers this API version has."""
+    known = {t.action for t in triggers_for(version)}
+    found = []
+    for preset in PRESETS:
+        actions = tuple(a for a in preset.actions if a in known)
+        if actions:
+            found.append(Preset(preset.name, preset.title, actions))
+    return found
+
+
 def triggers_for(version: str) -> list[Trigger]:
     return [trigger for trigger in TRIGGERS if version in trigger.versions]
 

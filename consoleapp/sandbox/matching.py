@@ -97,25 +97,41 @@ def _presence_matches(presence: dict[str, Any], occurrence: Occurrence, owner: s
     return any(wanted) if wanted else True
 
 
-def filters_match(webhook: SandboxWebhook, occurrence: Occurrence) -> bool:
+WHO = {"customer": "a customer", "agent": "an agent"}
+SOURCES = {
+    "my_client": "its own app",
+    "other_clients": "other apps",
+    "system": "LiveChat on its own",
+}
+
+
+def filter_refusal(webhook: SandboxWebhook, occurrence: Occurrence) -> str | None:
+    """Which of the webhook's filters keeps this occurrence out, in words; None: it fits."""
     filters = webhook.filters or {}
     owner = webhook.owner_client_id
     author_type = filters.get("author_type")
     if author_type and author_type != occurrence.author_type:
-        return False
+        wrote = WHO.get(occurrence.author_type or "", "nobody")
+        return f"takes only messages from {author_type}s, and this one came from {wrote}"
     if filters.get("only_my_chats") and (
         occurrence.chat is None or occurrence.chat.source_client_id != owner
     ):
-        return False
+        return "takes only chats its own app started, and this chat was started by another"
     presence = filters.get("chat_presence")
     if presence and not _presence_matches(presence, occurrence, owner):
-        return False
+        return "leaves this chat out because of who is in it"
     source_types = filters.get("source_type")
     if source_types and source_type(occurrence, owner) not in source_types:
-        return False
+        wanted = " or ".join(SOURCES.get(s, s) for s in source_types)
+        done_by = SOURCES[source_type(occurrence, owner)]
+        return f"takes only what is done by {wanted}, and this was done by {done_by}"
     if "agent_ids" in filters and not _listed(filters["agent_ids"], occurrence.agent_id):
-        return False
-    return True
+        return "leaves this agent out"
+    return None
+
+
+def filters_match(webhook: SandboxWebhook, occurrence: Occurrence) -> bool:
+    return filter_refusal(webhook, occurrence) is None
 
 
 def _installed_with_webhooks_on(client_id: str, organization_id: str) -> bool:

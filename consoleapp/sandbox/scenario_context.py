@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import delivery, seed
+from . import delivery, explain, seed
 from .catalog import CONFIGURATION_ACTIONS
 from .matching import Occurrence
 from .models import SandboxOrganization
@@ -84,6 +84,7 @@ class Context:
             payload_by_version=by_version or {},
         )
         queued = delivery.enqueue(occurrence, self.now)
-        self.caused.append(
-            {"action": action, "payload": payload, "deliveries": [item.id for item in queued]}
-        )
+        caused = {"action": action, "payload": payload, "deliveries": [item.id for item in queued]}
+        if not queued:
+            caused["nothing_sent_because"] = explain.why_nothing_was_sent(occurrence, self.now)
+        self.caused.append(caused)

@@ -247,6 +247,37 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
 )
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
+
+# What a scenario makes happen first when what it needs is missing (each also fires its own
+# webhook), so the page can say so before the button is pressed.
+OPEN_CHAT = "Uses the latest open chat; starts one first if none is open."
+_FIRST_STEPS = {
+    "edit_message": "Uses the latest open chat (or starts one) and sends a message first if "
+    "it has none.",
+    "delete_message": "Uses the latest open chat (or starts one) and sends a message first if "
+    "it has none.",
+    "press_rich_message_button": "Uses the latest open chat (or starts one); an agent first "
+    "sends a message with a button if it has none.",
+    "remove_user_from_chat": "Uses the latest open chat (or starts one); another agent joins "
+    "first if only one is in it.",
+    "tag_thread": "Uses the latest chat, even a closed one (its archived thread); starts one "
+    "only if there is none.",
+    "untag_thread": "Uses the latest chat, even a closed one; tags it first if it has no tag.",
+}
+_CHANGES_ONE = "Creates one first if there is none to change."
+
+
+def first_step(item: Scenario) -> str:
+    """What the scenario does first when what it needs is missing; "" when nothing."""
+    if item.name in _FIRST_STEPS:
+        return _FIRST_STEPS[item.name]
+    if item.group in ("Chats", "Properties") and item.name != "start_chat":
+        return OPEN_CHAT
+    if item.group == "Configuration" and not item.name.startswith("create_"):
+        return _CHANGES_ONE
+    return ""
+
+
 STATUSES = ("accepting chats", "not accepting chats", "offline")
 
 # Parameter name -> (expected types, largest length for strings, allowed values).

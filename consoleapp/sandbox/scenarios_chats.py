@@ -106,22 +106,42 @@ def start_chat(ctx: Context) -> SandboxChat:
     return chat
 
 
-def active_chat(ctx: Context) -> tuple[SandboxChat, SandboxThread]:
-    """The chat named in the request, or the latest active one, or a new one."""
+def _named_or_latest_chat(ctx: Context, active: bool) -> SandboxChat:
+    """The chat named in the request, or the latest one (open only, or any), or a new one."""
     if ctx.chat_id:
         chat = db.session.get(SandboxChat, ctx.chat_id)
         if chat is None or chat.organization_id != ctx.organization.id:
             raise ScenarioError(
                 f"Chat {ctx.chat_id} does not exist on this license.", "not_found", 404
             )
-    else:
-        chat = world.latest_chat(ctx.organization)
-        if chat is None:
-            chat = start_chat(ctx)
-            ctx.notes.append(f"No active chat, so chat {chat.id} was started first.")
+        return chat
+    chat = world.latest_chat(ctx.organization, active=active)
+    if chat is None:
+        chat = start_chat(ctx)
+        ctx.notes.append(
+            f"No chat was open, so chat {chat.id} was started first (that sent incoming_chat)."
+        )
+    return chat
+
+
+def active_chat(ctx: Context) -> tuple[SandboxChat, SandboxThread]:
+    """The chat named in the request, or the latest active one, or a new one."""
+    chat = _named_or_latest_chat(ctx, active=True)
     thread = world.current_thread(chat)
     if not thread.active:
         raise ScenarioError(f"Chat {chat.id} is closed; start a new chat.", "validation")
+    ctx.chat_id = chat.id
+    return chat, thread
+
+
+def latest_thread(ctx: Context) -> tuple[SandboxChat, SandboxThread]:
+    """The chat named, or the latest chat even if closed, and its latest thread: LiveChat lets
+    agents tag and untag an archived thread, so a closed chat needs no new one."""
+    chat = _named_or_latest_chat(ctx, active=False)
+    thread = world.current_thread(chat)
+    note = f"Chat {chat.id} is closed, so its archived thread was used."
+    if not thread.active and note not in ctx.notes:
+        ctx.notes.append(note)
     ctx.chat_id = chat.id
     return chat, thread
 
@@ -156,6 +176,7 @@ def _message_to_change(ctx: Context) -> tuple[SandboxChat, SandboxThread, Sandbo
     item = _latest_message(ctx, thread)
     if item is None:
         send_message(ctx)
+        ctx.notes.append("The chat had no message, so one was sent first (incoming_event).")
         item = _latest_message(ctx, thread)
         assert item is not None
     return chat, thread, item
@@ -191,6 +212,9 @@ def press_rich_message_button(ctx: Context) -> None:
         rich = add_event(ctx, chat, thread, agent_id, "agent", kind="rich_message", content=content)
         payload = {"chat_id": chat.id, "thread_id": thread.id, "event": shapes.event(rich)}
         ctx.emit("incoming_event", payload, chat=chat, author_type="agent")
+        ctx.notes.append(
+            "The agent first sent a message with a button to press (incoming_event, from an agent)."
+        )
     base = {"user_id": chat.customer_id, "chat_id": chat.id, "thread_id": thread.id}
     base["event_id"] = rich.id
     postback = {
@@ -273,7 +297,7 @@ def _tag_name(ctx: Context) -> str:
 
 
 def tag_thread(ctx: Context) -> None:
-    chat, thread = active_chat(ctx)
+    chat, thread = latest_thread(ctx)
     name = _tag_name(ctx)
     if name not in thread.tags:
         thread.tags = [*thread.tags, name]
@@ -282,11 +306,12 @@ def tag_thread(ctx: Context) -> None:
 
 
 def untag_thread(ctx: Context) -> None:
-    chat, thread = active_chat(ctx)
+    chat, thread = latest_thread(ctx)
     name = ctx.options.get("tag") or (thread.tags[-1] if thread.tags else None)
     if name is None or name not in thread.tags:
         tag_thread(ctx)
         name = thread.tags[-1]
+        ctx.notes.append(f"The thread had no tag “{name}”, so it was tagged first (thread_tagged).")
     thread.tags = [tag for tag in thread.tags if tag != name]
     db.session.flush()
     payload = {"chat_id": chat.id, "thread_id": thread.id, "tag": name}

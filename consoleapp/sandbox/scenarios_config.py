@@ -266,8 +266,13 @@ def create_auto_access(ctx: Context) -> SandboxAutoAccess:
     return rule
 
 
+def _first_rule(ctx: Context) -> SandboxAutoAccess:
+    ctx.notes.append("No auto-access rule to change, so one was added first.")
+    return create_auto_access(ctx)
+
+
 def update_auto_access(ctx: Context) -> None:
-    rules = _rules(ctx) or [create_auto_access(ctx)]
+    rules = _rules(ctx) or [_first_rule(ctx)]
     rule = rules[-1]
     rule.description = str(ctx.options.get("text") or f"{rule.description} (edited)")
     ctx.emit(
@@ -277,7 +282,7 @@ def update_auto_access(ctx: Context) -> None:
 
 
 def delete_auto_access(ctx: Context) -> None:
-    rules = _rules(ctx) or [create_auto_access(ctx)]
+    rules = _rules(ctx) or [_first_rule(ctx)]
     rule = rules[-1]
     changes: list[dict[str, Any]] = []
     for previous in rules:

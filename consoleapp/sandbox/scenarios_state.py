@@ -167,6 +167,7 @@ def remove_user_from_chat(ctx: Context) -> None:
     agents_present = [u["id"] for u in chat.users if u["type"] == "agent" and u.get("present")]
     if len(agents_present) < 2:
         add_user_to_chat(ctx)
+        ctx.notes.append("Only one agent was in the chat, so another joined first.")
         agents_present = [u["id"] for u in chat.users if u["type"] == "agent" and u.get("present")]
     wanted = ctx.options.get("agent_id")
     removed = wanted if wanted in agents_present else agents_present[-1]

@@ -23,10 +23,12 @@ from .scenario_context import ScenarioError
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
 PERFORMER_LABELS = [
-    SelectChoice("this_app", "This app (the chosen client)"),
+    SelectChoice("this_app", "This app"),
     SelectChoice("other_app", "Another app"),
     SelectChoice("system", "LiveChat itself (system)"),
 ]
+# The page's choices, kept in the query string from one press to the next.
+SETTINGS = ("organization_id", "client_id", "performed_by", "author_type")
 
 
 class ScenarioForm(FlaskForm):
@@ -61,17 +63,52 @@ class FaultForm(FlaskForm):
     )
 
 
-def _scenario_form() -> ScenarioForm:
-    form = ScenarioForm()
+def _scenario_form(**kwargs: Any) -> ScenarioForm:
+    form = ScenarioForm(**kwargs)
     organizations = world.organizations()
     form.organization_id.choices = [
-        SelectChoice(org.id, f"{org.name} (license {org.license_id})") for org in organizations
+        SelectChoice(org.id, f"{org.name} · {org.license_id}") for org in organizations
     ]
     clients = db.session.execute(db.select(SandboxClient).order_by(SandboxClient.name)).scalars()
-    form.client_id.choices = [SelectChoice("", "The latest app installed on the license")] + [
+    form.client_id.choices = [SelectChoice("", "The license's latest app")] + [
         SelectChoice(client.id, f"{client.name} ({client.id[:8]}…)") for client in clients
     ]
     return form
+
+
+def _remembered_form() -> ScenarioForm:
+    """The form with the choices of the last press (from the query string), where still valid."""
+    form = _scenario_form(formdata=None)
+    for name in SETTINGS:
+        field = form[name]
+        value = request.args.get(name)
+        if value is not None and any(choice.value == value for choice in field.choices):
+            field.data = value
+    return form
+
+
+def _settings(form: ScenarioForm) -> dict[str, str]:
+    return {name: form[name].data for name in SETTINGS if form[name].data}
+
+
+def _outcome(title: str, outcome: dict[str, Any]) -> tuple[str, str]:
+    """What a press did, and why nothing was sent where nothing was."""
+    caused = outcome["caused"]
+    actions = list(dict.fromkeys(item["action"] for item in caused))
+    said = [f"{title}: {', '.join(actions)}.", *outcome["notes"]]
+    sent = list(dict.fromkeys(item["action"] for item in caused if item["deliveries"]))
+    count = len(outcome["deliveries"])
+    if count:
+        noun = "delivery" if count == 1 else "deliveries"
+        said.append(f"{count} {noun} queued ({', '.join(sent)}).")
+    reasons = {
+        item["action"]: item["nothing_sent_because"]
+        for item in caused
+        if not item["deliveries"] and item["action"] not in sent
+    }
+    for action, reason in reasons.items():
+        said.append(f"0 deliveries queued for {action}: {reason}.")
+    return " ".join(said), "warning" if reasons else "success"
 
 
 def _installations_by_organization() -> dict[str, list[SandboxInstallation]]:
@@ -109,11 +146,20 @@ def overview() -> str:
     return render_template("sandbox/overview.html", **context)
 
 
+def _scenarios_page(form: ScenarioForm) -> str:
+    return render_template(
+        "sandbox/scenarios.html",
+        form=form,
+        groups=scenarios.grouped(),
+        first_step=scenarios.first_step,
+    )
+
+
 @bp.get("/scenarios")
 def list_scenarios() -> str:
-    form = _scenario_form()
+    form = _remembered_form()
     db.session.commit()
-    return render_template("sandbox/scenarios.html", form=form, groups=scenarios.grouped())
+    return _scenarios_page(form)
 
 
 @bp.post("/scenarios")
@@ -123,25 +169,18 @@ def run_scenario() -> Response | tuple[str, int]:
     if not form.validate() or name not in scenarios.BY_NAME:
         db.session.rollback()
         flash("Pick a scenario and valid settings, then try again.", "error")
-        page = render_template("sandbox/scenarios.html", form=form, groups=scenarios.grouped())
-        return page, 422
+        return _scenarios_page(form), 422
+    back = redirect(url_for("sandbox.list_scenarios", **_settings(form)))
     params = {key: value for key, value in form.data.items() if key != "csrf_token" and value}
     try:
         outcome = scenarios.run(name, params)
     except ScenarioError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(url_for("sandbox.list_scenarios"))
+        return back
     db.session.commit()
-    count = len(outcome["deliveries"])
-    actions = ", ".join(sorted({caused["action"] for caused in outcome["caused"]}))
-    flash(
-        f"{scenarios.BY_NAME[name].title}: {actions}. "
-        f"{count} {'delivery' if count == 1 else 'deliveries'} queued. "
-        + " ".join(outcome["notes"]),
-        "success",
-    )
-    return redirect(url_for("sandbox.list_scenarios"))
+    flash(*_outcome(scenarios.BY_NAME[name].title, outcome))
+    return back
 
 
 @bp.get("/fault-injection")

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from ..crypto import SecretUnavailable
 from ..extensions import db
 from ..livechat import catalog
 from ..models import (
@@ -49,6 +50,12 @@ def inbox_url(public_url: str, inbox_token: str) -> str:
     return f"{public_url}/hooks/{inbox_token}"
 
 
+def sends_to_own_inbox(webhook_set: WebhookSet, public_url: str) -> bool:
+    """The set's webhooks go to the console's own test inbox, so the console is the endpoint
+    that checks the key: nobody needs to copy it."""
+    return webhook_set.target_url == inbox_url(public_url, webhook_set.inbox_token)
+
+
 def first_open_step(webhook_set: WebhookSet) -> WizardStep:
     """The first step whose answer is missing, or the review."""
     if not webhook_set.target_url:
@@ -81,10 +88,14 @@ def create(actor: User, app: App, target_url: str, inbox_token: str) -> WebhookS
     return webhook_set
 
 
-def set_url(actor: User, webhook_set: WebhookSet, target_url: str) -> None:
+def set_url(actor: User, webhook_set: WebhookSet, target_url: str, public_url: str) -> None:
     if webhook_set.target_url != target_url:
+        leaving_inbox = sends_to_own_inbox(webhook_set, public_url)
         audit.record(actor, "webhooks.url_changed", webhook_set.app.name, url=target_url)
         webhook_set.target_url = target_url
+        if leaving_inbox and kept_by_console(webhook_set):
+            # Nobody has seen the key the console kept: the new endpoint needs one it knows.
+            webhook_set.secret_saved_at = None
     _advance(webhook_set)
 
 
@@ -101,11 +112,32 @@ def generate_secret(actor: User, webhook_set: WebhookSet) -> str:
 
 def use_own_secret(actor: User, webhook_set: WebhookSet, value: str) -> None:
     webhook_set.set_secret_key(value)
-    webhook_set.secret_shown_at = None
+    # A person has the whole key: "shown" is when someone last had it in front of them.
+    webhook_set.secret_shown_at = utcnow()
     # The person typed it, so they have it: no "I saved it" needed.
     webhook_set.secret_saved_at = utcnow()
     _advance(webhook_set)
     audit.record(actor, "webhooks.secret_entered", webhook_set.app.name)
+
+
+def kept_by_console(webhook_set: WebhookSet) -> bool:
+    """The key was made for the console's own inbox and never shown to anyone."""
+    return webhook_set.secret_key_sealed is not None and webhook_set.secret_shown_at is None
+
+
+def keep_secret_in_console(actor: User, webhook_set: WebhookSet) -> None:
+    """For the console's own inbox: keep the key it has, or make one, and show it to nobody."""
+    try:
+        readable = webhook_set.secret_key_sealed is not None and bool(webhook_set.secret_key)
+    except SecretUnavailable:
+        readable = False
+    if not readable:
+        webhook_set.set_secret_key(secrets.token_urlsafe(32))
+        webhook_set.secret_shown_at = None
+        audit.record(actor, "webhooks.secret_generated", webhook_set.app.name)
+    if webhook_set.secret_saved_at is None:
+        webhook_set.secret_saved_at = utcnow()
+    _advance(webhook_set)
 
 
 def confirm_secret_saved(webhook_set: WebhookSet) -> None:
@@ -233,9 +265,10 @@ def rows_for_display(webhook_set: WebhookSet) -> list[dict[str, Any]]:
     by_action = {row.action: row for row in webhook_set.registered}
     shown = []
     for trigger in webhook_set.triggers:
-        shown.append(_display(webhook_set, trigger.action, by_action.pop(trigger.action, None)))
+        row = by_action.pop(trigger.action, None)
+        shown.append(_display(webhook_set, trigger.action, row, chosen=True))
     for action, row in by_action.items():
-        shown.append(_display(webhook_set, action, row))
+        shown.append(_display(webhook_set, action, row, chosen=False))
     return shown
 
 
@@ -250,16 +283,22 @@ PILLS = {
 }
 
 
-def _display(webhook_set: WebhookSet, action: str, row: RegisteredWebhook | None) -> dict:
+def _display(
+    webhook_set: WebhookSet, action: str, row: RegisteredWebhook | None, chosen: bool
+) -> dict:
     trigger = catalog.trigger(webhook_set.api_version, action)
     state = row.state if row is not None else RegistrationState.PENDING
     pill, word = PILLS.get(RegistrationState(state), ("wait", "waiting"))
+    if not chosen and state == RegistrationState.REGISTERED:
+        # Still at LiveChat, but no longer chosen: the next run removes it.
+        pill, word = "muted", "will be removed"
     if row is not None and row.last_error and state != RegistrationState.REGISTERED:
         word = f"{word}: {row.last_error}"
     return {
         "action": action,
         "title": trigger.title if trigger else action,
         "state": str(state),
+        "chosen": chosen,
         "pill": pill,
         "label": word,
         "webhook_id": row.livechat_webhook_id if row is not None else None,

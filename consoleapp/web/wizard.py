@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -13,6 +14,7 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from werkzeug.wrappers import Response
@@ -22,15 +24,18 @@ from ..extensions import db, limiter
 from ..forms import ConfirmForm
 from ..livechat import catalog
 from ..models import App, WebhookSet, WebhookTrigger, WizardStep
-from ..services import registration
+from ..services import registration, registration_plan
 from ..services import webhook_sets as sets
 from ..wizard_forms import (
     OwnSecretForm,
     TriggersFormBase,
     WebhookUrlForm,
+    additional_data_from,
+    filters_from,
     subform_data,
     triggers_form,
 )
+from . import review_plan, trigger_words
 from .auth import editor_required, login_required
 
 bp = Blueprint("wizard", __name__, url_prefix="/apps/<int:app_id>/webhooks")
@@ -128,7 +133,7 @@ def save_url(app_id: int, set_uid: str):
     form = WebhookUrlForm(inbox_url=inbox_url(webhook_set.inbox_token))
     if not form.validate_on_submit():
         return _url_page(app, webhook_set, form)
-    sets.set_url(g.user, webhook_set, form.url.data)
+    sets.set_url(g.user, webhook_set, form.url.data, current_app.config["PUBLIC_URL"])
     db.session.commit()
     flash("Webhook URL saved.", "success")
     return redirect(step_url(webhook_set))
@@ -153,6 +158,10 @@ def test_url(app_id: int, set_uid: str | None):
 # -- step 2: secret key --------------------------------------------------------------------
 
 
+def _own_inbox(webhook_set: WebhookSet) -> bool:
+    return sets.sends_to_own_inbox(webhook_set, current_app.config["PUBLIC_URL"])
+
+
 def _secret_page(app: App, webhook_set: WebhookSet, form: OwnSecretForm | None = None):
     form = form or OwnSecretForm(formdata=None)
     return render_template(
@@ -161,6 +170,8 @@ def _secret_page(app: App, webhook_set: WebhookSet, form: OwnSecretForm | None =
         webhook_set=webhook_set,
         own_form=form,
         confirm_form=ConfirmForm(),
+        own_inbox=_own_inbox(webhook_set),
+        kept_by_console=sets.kept_by_console(webhook_set),
         step=2,
     ), 422 if form.errors else 200
 
@@ -210,6 +221,23 @@ def own_secret(app_id: int, set_uid: str):
     return redirect(step_url(webhook_set))
 
 
+@bp.post("/<set_uid>/secret/keep")
+@editor_required
+def keep_secret(app_id: int, set_uid: str):
+    _, webhook_set = load(app_id, set_uid)
+    if moved := out_of_order(webhook_set, WizardStep.SECRET):
+        return moved
+    if not _own_inbox(webhook_set):
+        flash(
+            "Your endpoint must know the key: generate one and save it, or paste your own.", "error"
+        )
+        return redirect(step_url(webhook_set, WizardStep.SECRET))
+    sets.keep_secret_in_console(g.user, webhook_set)
+    db.session.commit()
+    flash("The console keeps the secret key and checks every event with it.", "success")
+    return redirect(step_url(webhook_set))
+
+
 @bp.post("/<set_uid>/secret/saved")
 @editor_required
 def confirm_secret(app_id: int, set_uid: str):
@@ -232,19 +260,55 @@ def _saved(webhook_set: WebhookSet) -> dict[str, Any]:
     }
 
 
-def _triggers_page(app: App, webhook_set: WebhookSet, form: TriggersFormBase):
+@dataclass(frozen=True)
+class TriggerGroup:
+    """One group of the trigger picker: a collapsed section that says how many are ticked."""
+
+    name: str
+    actions: list[str]
+    chosen: int
+    open: bool
+
+
+def _groups(form: TriggersFormBase, opened: tuple[str, ...]) -> list[TriggerGroup]:
+    groups = []
+    for name in catalog.TRIGGER_GROUPS:
+        actions = [a for a in form.actions if form.triggers[a].group == name]
+        if not actions:
+            continue
+        chosen = sum(1 for a in actions if form[f"t_{a}"].form.chosen.data)
+        has_errors = any(form[f"t_{a}"].errors for a in actions)
+        touched = any(a in opened for a in actions)
+        groups.append(TriggerGroup(name, actions, chosen, has_errors or touched))
+    return groups
+
+
+def _triggers_page(
+    app: App,
+    webhook_set: WebhookSet,
+    form: TriggersFormBase,
+    preset: catalog.Preset | None = None,
+    status: int | None = None,
+):
+    effects = {
+        action: trigger_words.effect(
+            action,
+            filters_from(form[f"t_{action}"].form),
+            additional_data_from(form[f"t_{action}"].form),
+        )
+        for action in form.actions
+    }
     return render_template(
         "wizard/triggers.html",
         app=app,
         webhook_set=webhook_set,
         form=form,
-        trigger_groups=catalog.TRIGGER_GROUPS,
-        group_members={
-            group: [t.action for t in form.triggers.values() if t.group == group]
-            for group in catalog.TRIGGER_GROUPS
-        },
+        groups=_groups(form, preset.actions if preset else ()),
+        presets=catalog.presets_for(webhook_set.api_version),
+        preset=preset,
+        effects=effects,
         step=3,
-    ), 422 if form.errors else 200
+    ), status or (422 if form.errors else 200)
 
 
 @bp.get("/<set_uid>/triggers")
@@ -264,6 +328,15 @@ def save_triggers(app_id: int, set_uid: str):
     if moved := out_of_order(webhook_set, WizardStep.TRIGGERS):
         return moved
     form = triggers_form(webhook_set.api_version)
+    if "preset" in request.form:
+        # A quick pick without JavaScript: tick its triggers and show the page again, unsaved.
+        presets = {p.name: p for p in catalog.presets_for(webhook_set.api_version)}
+        preset = presets.get(request.form["preset"])
+        if preset is None:
+            form.form_errors.append("That quick pick does not exist; tick the triggers instead.")
+            return _triggers_page(app, webhook_set, form, status=422)
+        form.tick(preset.actions)
+        return _triggers_page(app, webhook_set, form, preset=preset, status=200)
     if not form.validate_on_submit():
         return _triggers_page(app, webhook_set, form)
     sets.set_triggers(g.user, webhook_set, form.chosen_triggers())
@@ -282,11 +355,16 @@ def review(app_id: int, set_uid: str):
     app, webhook_set = load(app_id, set_uid)
     if moved := out_of_order(webhook_set, WizardStep.REVIEW):
         return moved
+    plan = registration_plan.plan(webhook_set)
     return render_template(
         "wizard/review.html",
         app=app,
         webhook_set=webhook_set,
-        rows=sets.rows_for_display(webhook_set),
+        plan=plan,
+        plan_rows=review_plan.rows(plan, webhook_set.api_version),
+        plan_counts=review_plan.counts(plan),
+        limit_notice=review_plan.limit_notice(plan, webhook_set.api_version),
+        own_inbox=_own_inbox(webhook_set),
         problem=registration.problem(webhook_set),
         form=ConfirmForm(),
         step=4,
@@ -318,28 +396,12 @@ def wizard_step_url(webhook_set: WebhookSet, step: int | None = None) -> str:
     return step_url(webhook_set, step)
 
 
-FILTER_WORDS = {"customer": "customers", "agent": "agents"}
+@bp.app_template_global()
+def trigger_noun(action: str) -> str:
+    return catalog.noun(action)
 
 
 @bp.app_template_filter()
 def describe_filters(trigger: WebhookTrigger) -> str:
-    """A chosen trigger's filters and extra data in plain words."""
-    filters, parts = trigger.filters or {}, []
-    if "author_type" in filters:
-        parts.append(
-            f"only from {FILTER_WORDS.get(filters['author_type'], filters['author_type'])}"
-        )
-    presence = filters.get("chat_presence") or {}
-    for mode, ids in (presence.get("user_ids") or {}).items():
-        parts.append(("with " if mode == "values" else "not with ") + ", ".join(ids))
-    if presence.get("my_bots"):
-        parts.append("when this app's bots are in the chat")
-    if filters.get("only_my_chats"):
-        parts.append("only chats this app started")
-    for mode, ids in (filters.get("agent_ids") or {}).items():
-        parts.append(("agents " if mode == "values" else "not agents ") + ", ".join(ids))
-    if filters.get("source_type"):
-        parts.append("from " + ", ".join(s.replace("_", " ") for s in filters["source_type"]))
-    if trigger.additional_data:
-        parts.append("with " + " and ".join(d.replace("_", " ") for d in trigger.additional_data))
-    return "; ".join(parts) or "no filters"
+    """A chosen trigger's filters and extra data in one plain line."""
+    return trigger_words.effect(trigger.action, trigger.filters, trigger.additional_data)

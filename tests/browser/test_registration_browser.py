@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 from playwright.sync_api import expect
-from walk import create_first_app, create_owner, watch_errors
+from walk import create_first_app, create_owner, tick_triggers, watch_errors
 
 from shots import screenshot
 
@@ -30,10 +30,8 @@ def walked(browser, live_server_factory):
     page.get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_role("button", name="Use the console's test inbox").click()
-    page.get_by_role("button", name="Generate a key").click()
-    page.get_by_role("button", name="I saved it").click()
-    for label in SOME:
-        page.get_by_label(label).check()
+    page.get_by_role("button", name="Continue to triggers").click()
+    tick_triggers(page, *SOME)
     page.get_by_role("button", name="Save triggers and review").click()
     page.wait_for_url(re.compile(r"/review$"))
     yield live, page

@@ -21,6 +21,22 @@ def provision(page, redirect_uri: str) -> dict:
     return response.json()
 
 
+# Whether each select shows its chosen option's whole text: the text's width against the room
+# the select gives it (its inner width less padding and the arrow).
+CLIPPED_SELECTS = """() => {
+  const canvas = document.createElement("canvas").getContext("2d");
+  return [...document.querySelectorAll("select")].flatMap((select) => {
+    const style = getComputedStyle(select);
+    canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    const room = select.clientWidth - padding;
+    return [...select.options]
+      .filter((option) => canvas.measureText(option.text).width > room - 20)
+      .map((option) => `${select.name}: ${option.text}`);
+  });
+}"""
+
+
 def test_overview_scenarios_and_faults(page, live_server):
     provision(page, f"{live_server.url}/callback")
     page.goto("/sandbox/")
@@ -31,9 +47,31 @@ def test_overview_scenarios_and_faults(page, live_server):
     page.get_by_role("button", name="A customer starts a chat").click()
     expect(page.get_by_text("needs an app installed on this license")).to_be_visible()
     page.get_by_label("Performed by").select_option("system")
+    page.get_by_label("Message author").select_option("agent")
     page.get_by_role("button", name="A customer starts a chat").click()
-    expect(page.locator(".flash-success").first).to_be_visible()
+    # Nothing is registered, so nothing is sent, and the page says why, in amber.
+    warning = page.locator(".flash-warning")
+    expect(warning).to_contain_text(
+        "0 deliveries queued for incoming_chat: no app has a webhook registered for incoming_chat."
+    )
+    expect(page.locator(".flash-success")).to_have_count(0)
+    # The choices stay as they were for the next press.
+    expect(page.get_by_label("Performed by")).to_have_value("system")
+    expect(page.get_by_label("Message author")).to_have_value("agent")
+    page.get_by_role("button", name="The chat is closed").click()
+    page.get_by_role("button", name="The thread is tagged").click()
+    expect(warning).to_contain_text("The thread is tagged: thread_tagged.")
+    expect(warning).to_contain_text("is closed, so its archived thread was used.")
+    expect(warning).not_to_contain_text("incoming_chat")
+    expect(page.get_by_label("Performed by")).to_have_value("system")
+    expect(page.get_by_text("even a closed one (its archived thread)")).to_be_visible()
+    assert page.evaluate(CLIPPED_SELECTS) == []
     screenshot(page, "21-sandbox-scenarios")
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert page.evaluate(CLIPPED_SELECTS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, "21-sandbox-scenarios-375px")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("link", name="Faults").click()
     screenshot(page, "22-sandbox-faults")

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from walk import create_first_app, create_owner, watch_errors
+from walk import create_first_app, create_owner, tick_triggers, watch_errors
 
 from shots import screenshot
 
@@ -44,10 +44,8 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     tabs.get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_role("button", name="Use the console's test inbox").click()
-    page.get_by_role("button", name="Generate a key").click()
-    page.get_by_role("button", name="I saved it").click()
-    page.get_by_label("A chat starts").check()
-    page.get_by_label("A chat is tagged").check()
+    page.get_by_role("button", name="Continue to triggers").click()
+    tick_triggers(page, "A chat starts", "A chat is tagged")
     page.get_by_role("button", name="Save triggers and review").click()
     page.get_by_role("button", name="Register with LiveChat").click()
     page.wait_for_url(re.compile(r"/registration$"))

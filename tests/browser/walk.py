@@ -38,3 +38,13 @@ def create_first_app(page, name: str = "Helpdesk sync") -> int:
     page.get_by_role("button", name="Create app").click()
     page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
     return int(page.url.split("/")[-2])
+
+
+def tick_triggers(page, *labels: str) -> None:
+    """On the triggers step, as a person does: open the trigger's group, then tick it."""
+    for label in labels:
+        box = page.get_by_label(label)
+        group = page.locator("details.trigger-group").filter(has=box)
+        if group.get_attribute("open") is None:
+            group.locator("summary").click()
+        box.check()

@@ -19,10 +19,10 @@ from fixtures_world import (
 )
 
 from consoleapp.extensions import db
-from consoleapp.sandbox import scenarios
+from consoleapp.sandbox import scenarios, world
 from consoleapp.sandbox.matching import CONFIGURATION_ACTIONS, with_secret
 from consoleapp.sandbox.models import SandboxWebhook
-from consoleapp.sandbox.world_models import SandboxDelivery
+from consoleapp.sandbox.world_models import SandboxChat, SandboxDelivery
 
 URL = "http://127.0.0.1:9/hooks"
 # Payload keys the samples mark optional or leave out while livechat-api.md §3.2 lists them.
@@ -264,3 +264,50 @@ def test_scenario_list_is_published(sandbox_app):
     listed = sandbox_app.test_client().get("/sandbox/simulate").get_json()
     assert {item["name"] for item in listed["scenarios"]} == set(scenarios.BY_NAME)
     assert "performed_by" in listed["parameters"]
+
+
+def test_tagging_a_closed_chat_tags_its_archived_thread(sandbox_app):
+    """As LiveChat allows: no new chat, so no surprise "A chat starts" delivery."""
+    client_id = add_client(sandbox_app)
+    for action in ("incoming_chat", "thread_tagged", "thread_untagged"):
+        add_webhook(sandbox_app, client_id, action, URL)
+    client = sandbox_app.test_client()
+    chat_id = simulate(client, "start_chat")["chat_id"]
+    simulate(client, "close_chat")
+    tagged = simulate(client, "tag_thread")
+    assert tagged["chat_id"] == chat_id
+    assert [item["action"] for item in tagged["caused"]] == ["thread_tagged"]
+    assert len(tagged["deliveries"]) == 1
+    assert tagged["notes"] == [f"Chat {chat_id} is closed, so its archived thread was used."]
+    untagged = simulate(client, "untag_thread")
+    assert untagged["chat_id"] == chat_id
+    assert [item["action"] for item in untagged["caused"]] == ["thread_untagged"]
+    with sandbox_app.app_context():
+        chat = db.session.get(SandboxChat, chat_id)
+        thread = world.current_thread(chat)
+        assert not thread.active and thread.tags == []
+        assert db.session.execute(db.select(db.func.count(SandboxChat.id))).scalar_one() == 1
+
+
+def test_scenarios_say_what_they_did_first(sandbox_app):
+    add_client(sandbox_app)
+    client = sandbox_app.test_client()
+    pressed = simulate(client, "press_rich_message_button")
+    assert [item["action"] for item in pressed["caused"]] == [
+        "incoming_chat",
+        "incoming_event",
+        "incoming_rich_message_postback",
+    ]
+    assert pressed["notes"][0].startswith("No chat was open, so chat")
+    assert "first sent a message with a button" in pressed["notes"][1]
+    left = simulate(client, "remove_user_from_chat")
+    assert [item["action"] for item in left["caused"]] == [
+        "user_added_to_chat",
+        "user_removed_from_chat",
+    ]
+    assert left["notes"] == ["Only one agent was in the chat, so another joined first."]
+    untagged = simulate(client, "untag_thread")
+    assert [item["action"] for item in untagged["caused"]] == ["thread_tagged", "thread_untagged"]
+    assert "so it was tagged first" in untagged["notes"][0]
+    changed = simulate(client, "update_auto_access")
+    assert changed["notes"] == ["No auto-access rule to change, so one was added first."]
