@@ -3,7 +3,7 @@
 (() => {
   const root = document.getElementById("test-checklist");
   if (!root) return;
-  const pollMs = Number(root.dataset.pollSeconds || 3) * 1000;
+  const pollMs = Number(root.dataset.pollSeconds || 1) * 1000;
   const progress = root.querySelector("[data-progress]");
   const progressText = root.querySelector("[data-progress-text]");
 
@@ -25,17 +25,23 @@
     progressText.textContent = `${status.verified} of ${status.total} verified`;
   };
 
+  // The version of the checklist shown; the server answers 304 while it is still current.
+  let version = root.dataset.statusVersion || null;
+
   const poll = async () => {
     try {
-      const response = await fetch(root.dataset.statusUrl, {
-        headers: { Accept: "application/json" },
-      });
+      const headers = { Accept: "application/json" };
+      if (version) headers["If-None-Match"] = version;
+      const response = await fetch(root.dataset.statusUrl, { headers });
       const type = response.headers.get("Content-Type") || "";
       if (response.status === 401) {
         window.consoleSignedOut();
         return;  // signed out: no more polls
       }
-      if (response.ok && type.startsWith("application/json")) show(await response.json());
+      if (response.ok && type.startsWith("application/json")) {
+        show(await response.json());
+        version = response.headers.get("ETag");
+      }
     } catch {
       // A missed poll is retried on the next tick; the page itself stays correct.
     }
