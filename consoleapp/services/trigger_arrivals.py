@@ -34,9 +34,9 @@ from ..models import (
 
 # SQLite takes at most 500 SELECTs in one compound statement; two per (set, trigger).
 SEEKS_PER_STATEMENT = 200
-# Ids come from a sequence on PostgreSQL: a delivery may commit after one with a higher id. A
-# count over the newest ids of a set notices it as long as it lands among these.
-LATE_COMMIT_WINDOW = 1000
+# Ids come from a sequence on PostgreSQL: a delivery may commit just after one with a higher id.
+# The sum of a set's newest ids notices it as long as it lands among these.
+NEWEST_SEEN = 64
 # Part of the fingerprint: a change to what the checklist shows changes every version.
 FORMAT = 1
 
@@ -103,29 +103,24 @@ def checklist_version(app_id: int) -> str | None:
     no such app. One statement, each part an index seek or a count of the app's few rows."""
     sets = select(WebhookSet.id).where(WebhookSet.app_id == app_id)
     one_set = aliased(WebhookSet)
-    oldest, newest, recent = (aliased(Delivery) for _ in range(3))
-    newest_id = (
-        select(func.max(newest.id))
-        .where(newest.webhook_set_id == one_set.id)
+    oldest = (
+        select(func.min(Delivery.id))
+        .where(Delivery.webhook_set_id == one_set.id)
         .correlate(one_set)
         .scalar_subquery()
     )
+    newest = (
+        select(Delivery.id)
+        .where(Delivery.webhook_set_id == one_set.id)
+        .order_by(Delivery.id.desc())
+        .limit(NEWEST_SEEN)
+        .correlate(one_set)
+        .subquery()
+    )
     per_set = (
         select(
-            select(func.min(oldest.id))
-            .where(oldest.webhook_set_id == one_set.id)
-            .correlate(one_set)
-            .scalar_subquery()
-            .label("oldest"),
-            newest_id.label("newest"),
-            select(func.count(recent.id))
-            .where(
-                recent.webhook_set_id == one_set.id,
-                recent.id > newest_id - LATE_COMMIT_WINDOW,
-            )
-            .correlate(one_set)
-            .scalar_subquery()
-            .label("recent"),
+            oldest.label("oldest"),
+            select(func.sum(newest.c.id)).scalar_subquery().label("newest"),
         )
         .where(one_set.app_id == app_id)
         .subquery()
