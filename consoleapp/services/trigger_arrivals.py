@@ -7,8 +7,10 @@ the receiver stored them, so a row turns green as soon as its delivery is commit
 folding. A summary table kept at fold time would have needed this same read for what is not
 folded yet; the index already answers both.
 
-``checklist_version`` fingerprints what the checklist reads, in one statement of index seeks, so an
-unchanged checklist is answered "nothing new" without working it out.
+``checklist_version`` fingerprints everything the checklist is worked out from, in one
+statement of index seeks and counts of the app's few rows, so an open page's poll is answered
+"nothing new" without working the checklist out. Of the deliveries it takes each set's oldest id
+(retention removes the oldest first) and its newest few (a new delivery, or a late commit).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select, union_all
 from sqlalchemy.orm import aliased
@@ -95,7 +98,7 @@ def arrived(set_ids: Iterable[int], since: Mapping[str, datetime | None]) -> dic
     }
 
 
-def _one(column, *where) -> object:
+def _one(column: Any, *where: Any) -> Any:
     return select(column).where(*where).scalar_subquery()
 
 
