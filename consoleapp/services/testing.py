@@ -16,7 +16,6 @@ from ..livechat import catalog
 from ..models import (
     App,
     AuditEvent,
-    Delivery,
     Installation,
     RegistrationState,
     User,
@@ -24,7 +23,8 @@ from ..models import (
     utcnow,
 )
 from ..sandbox_client import SandboxEventError, SandboxEvents, Scenario
-from . import audit, inbox
+from . import audit
+from . import trigger_arrivals as arrivals
 from . import webhook_sets as sets
 
 OK, WAIT, BAD = "ok", "wait", "bad"
@@ -172,19 +172,6 @@ def _registered_at(webhook_sets: list[WebhookSet]) -> dict[str, datetime]:
     return found
 
 
-def _last_rejection(app_id: int, action: str, since: datetime | None) -> str:
-    query = (
-        db.select(Delivery.rejection)
-        .join(WebhookSet, Delivery.webhook_set_id == WebhookSet.id)
-        .where(WebhookSet.app_id == app_id, Delivery.action == action, Delivery.verified.is_(False))
-        .order_by(Delivery.id.desc())
-        .limit(1)
-    )
-    if since is not None:
-        query = query.where(Delivery.received_at >= since)
-    return db.session.execute(query).scalar_one_or_none() or "rejected"
-
-
 def took(start: datetime, end: datetime) -> str:
     seconds = max(0, round((end - start).total_seconds()))
     if seconds < 60:
@@ -207,27 +194,28 @@ def chosen_triggers(webhook_sets: list[WebhookSet]) -> dict[str, WebhookSet]:
 
 def _trigger_rows(app: App, webhook_sets: list[WebhookSet]) -> list[Check]:
     starts, registered = started_tests(app.id), _registered_at(webhook_sets)
-    counted: dict[datetime | None, dict[str, inbox.ActionCount]] = {}
+    chosen = chosen_triggers(webhook_sets)
+    # The later of the two: a delivery before a re-registration proves nothing about it.
+    since = {
+        action: max(filter(None, (starts.get(action), registered.get(action))), default=None)
+        for action in chosen
+    }
+    seen = arrivals.arrived([webhook_set.id for webhook_set in webhook_sets], since)
     rows = []
-    for action, webhook_set in chosen_triggers(webhook_sets).items():
+    for action, webhook_set in chosen.items():
         known = catalog.trigger(webhook_set.api_version, action)
         title = known.title if known else action
         extra = {"action": action, "how_to_fire": known.how_to_fire if known else ""}
-        # The later of the two: a delivery before a re-registration proves nothing about it.
-        tested = starts.get(action)
-        start = max(filter(None, (tested, registered.get(action))), default=None)
+        start, tested, found = since[action], starts.get(action), seen[action]
         by_test = tested is not None and start == tested
-        if start not in counted:
-            counted[start] = inbox.action_counts(app.id, since=start)
-        count = counted[start].get(action)
-        if count is not None and count.verified and count.first_verified_at is not None:
+        if found.first_verified_at is not None:
             after = "after the test started" if by_test else "after registration"
             detail = "Event received, secret verified."
             if start is not None:
-                detail = f"{detail[:-1]} {took(start, count.first_verified_at)} {after}."
+                detail = f"{detail[:-1]} {took(start, found.first_verified_at)} {after}."
             rows.append(_ok(f"trigger:{action}", title, detail, **extra))
-        elif count is not None and count.rejected:
-            why = _last_rejection(app.id, action, start)
+        elif found.rejected:
+            why = found.last_rejection or "rejected"
             detail = "A delivery came in and was refused; it is in the Inbox."
             rows.append(_failed(f"trigger:{action}", title, why, detail, **extra))
         elif action not in registered:

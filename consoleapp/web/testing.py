@@ -11,8 +11,10 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     url_for,
 )
+from werkzeug.http import quote_etag
 from werkzeug.wrappers import Response
 
 from ..extensions import db
@@ -20,12 +22,12 @@ from ..forms import ConfirmForm
 from ..livechat.configuration import LiveChatError
 from ..models import App
 from ..sandbox_client import SandboxEvents, Scenario
-from ..services import testing
+from ..services import testing, trigger_arrivals
 from .auth import background_poll, editor_required, login_required
 
 bp = Blueprint("testing", __name__, url_prefix="/apps/<int:app_id>/test")
 
-POLL_SECONDS = 3
+POLL_SECONDS = 1
 INSTALL_ENDPOINT = "install.start_install"
 INSTALL_PAGE = "install.connection"
 
@@ -66,9 +68,12 @@ def _page_url(app_id: int) -> str:
 def show_checklist(app_id: int):
     scenarios, sandbox_problem = _scenarios()
     app = db.get_or_404(App, app_id)
+    # Read first: the page's first poll is then answered 304 unless something changed since.
+    version = trigger_arrivals.checklist_version(app.id)
     return render_template(
         "testing/checklist.html",
         app=app,
+        status_version=quote_etag(version) if version else "",
         checks=testing.checklist(app),
         sandbox=_events() is not None,
         scenarios=testing.buttons(app, scenarios),
@@ -84,8 +89,16 @@ def show_checklist(app_id: int):
 @login_required
 @background_poll
 def checklist_status(app_id: int) -> Response:
-    app = db.get_or_404(App, app_id)
-    response = jsonify(testing.as_json(testing.checklist(app)))
+    """The checklist as JSON, or 304 when nothing it is worked out from has changed since the
+    version the page holds (its ETag): an open page polls every second, mostly for nothing."""
+    version = trigger_arrivals.checklist_version(app_id)
+    if version is None:
+        abort(404)
+    if request.if_none_match.contains(version):
+        response = Response(status=304)
+    else:
+        response = jsonify(testing.as_json(testing.checklist(db.get_or_404(App, app_id))))
+    response.set_etag(version)
     response.headers["Cache-Control"] = "no-store"
     return response
 
