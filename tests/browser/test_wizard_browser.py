@@ -34,7 +34,7 @@ def provisioned(browser, live_server_factory):
 
 def test_wizard_from_empty_list_to_registered(provisioned):
     live, context, page = provisioned
-    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_role("navigation", name="App sections").get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="No webhook sets yet.")).to_be_visible()
     screenshot(page, "20-webhooks-empty")
 
@@ -111,7 +111,7 @@ def test_wizard_from_empty_list_to_registered(provisioned):
 
 def test_triggers_page_at_phone_width_and_by_keyboard(provisioned):
     live, context, page = provisioned
-    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_role("navigation", name="App sections").get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_role("button", name="Use the console's test inbox").click()
     page.get_by_text("Use my own key instead").click()
