@@ -11,6 +11,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from werkzeug.wrappers import Response
@@ -21,9 +22,11 @@ from ..livechat.configuration import DEADLINE, LiveChatError
 from ..livechat.sandbox_events import SandboxEvents, Scenario
 from ..models import App
 from ..services import testing
+from . import testing_words as words
 from .auth import background_poll, editor_required, login_required
 
 bp = Blueprint("testing", __name__, url_prefix="/apps/<int:app_id>/test")
+bp.add_app_template_filter(words.button_label, "event_label")
 
 POLL_SECONDS = 3
 INSTALL_ENDPOINT = "install.start_install"
@@ -57,8 +60,15 @@ def _endpoint(name: str) -> str | None:
     return name if name in current_app.view_functions else None
 
 
-def _page_url(app_id: int) -> str:
-    return url_for("testing.show_checklist", app_id=app_id)
+def _page_url(app_id: int, started: str | None = None) -> str:
+    return url_for("testing.show_checklist", app_id=app_id, started=started)
+
+
+def _banner(checks: testing.Checklist, events: dict[str, testing.TestEvent]):
+    """After a test event (``?started=<trigger>``), the line that follows its row."""
+    action = request.args.get("started", "")
+    row = next((r for r in checks.triggers if r.action == action), None)
+    return words.banner(row, events[action]) if row and action in events else None
 
 
 @bp.get("/")
@@ -66,12 +76,15 @@ def _page_url(app_id: int) -> str:
 def show_checklist(app_id: int):
     scenarios, sandbox_problem = _scenarios()
     app = db.get_or_404(App, app_id)
+    checks, events = testing.checklist(app), testing.buttons(app, scenarios)
     return render_template(
         "testing/checklist.html",
         app=app,
-        checks=testing.checklist(app),
+        checks=checks,
         sandbox=_events() is not None,
-        scenarios=testing.buttons(app, scenarios),
+        scenarios=events,
+        banner=_banner(checks, events),
+        completion=words.completion(checks, app.created_at),
         sandbox_problem=sandbox_problem,
         form=ConfirmForm(),
         install_endpoint=_endpoint(INSTALL_ENDPOINT),
@@ -105,8 +118,11 @@ def start_event(app_id: int, action: str):
         return redirect(_page_url(app_id))
     testing.record_start(g.user, plan, fired.scenario)
     db.session.commit()
-    flash(fired.message, "success" if fired.deliveries else "warning")
-    return redirect(_page_url(app_id))
+    if not fired.deliveries:
+        flash(words.nothing_queued(testing.TestEvent(fired.scenario, plan.parameters)), "warning")
+        return redirect(_page_url(app_id))
+    # The page's banner says it started, then follows the trigger's row.
+    return redirect(_page_url(app_id, started=action))
 
 
 @bp.app_template_global()
