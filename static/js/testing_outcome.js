@@ -1,16 +1,31 @@
-// Install & test: the banner after a test event follows its trigger's row, a verified row's
-// button stops being a primary one, and once every fact is verified the page reloads to show
+// Install & test: the primary button moves on as facts are verified, the banner after a test
+// event follows its trigger's row, and once every fact is verified the page reloads to show
 // how long it took and what to do next. It watches the rows testing.js updates; without
 // either file, reloading the page shows the same.
 (() => {
-  for (const item of document.querySelectorAll('li[data-check^="trigger:"]')) {
-    const quieten = () => {
-      if (!item.querySelector("[data-pill] .pill-ok")) return;
-      for (const button of item.querySelectorAll(".button-primary")) {
-        button.classList.remove("button-primary");
+  // One primary button: the setup facts first; once they are all verified, the buttons of
+  // the triggers not yet verified.
+  const checklist = document.getElementById("test-checklist");
+  const triggerRows = [...document.querySelectorAll('li[data-check^="trigger:"]')];
+  const verified = (item) => Boolean(item.querySelector("[data-pill] .pill-ok"));
+  const arrange = () => {
+    const setUp = [...checklist.querySelectorAll("li[data-check]")].every(verified);
+    if (!setUp) return;
+    for (const button of checklist.querySelectorAll(".button-primary")) {
+      button.classList.remove("button-primary");
+    }
+    for (const item of triggerRows) {
+      for (const button of item.querySelectorAll("button")) {
+        button.classList.toggle("button-primary", !verified(item));
       }
-    };
-    new MutationObserver(quieten).observe(item, { subtree: true, childList: true, attributes: true });
+    }
+  };
+  if (checklist) {
+    const watched = [checklist, ...triggerRows];
+    const observer = new MutationObserver(arrange);
+    for (const node of watched) {
+      observer.observe(node, { subtree: true, childList: true, attributes: true, attributeFilter: ["class"] });
+    }
   }
 
   const banner = document.querySelector("[data-test-banner]");
