@@ -375,7 +375,8 @@ def test_the_filters_shape_what_the_sandbox_is_asked_for(mocked_sandbox):
         mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
         page = text_of(client.get(response.headers["Location"]))
     assert (
-        "Started: a customer starts a chat, but LiveChat queued no delivery for it. Check that "
+        "Started: a customer starts a chat (through another app), but LiveChat queued no "
+        "delivery for it. Check that "
         "the app is installed, license webhooks are on and the trigger's filters let it through."
     ) in page
 

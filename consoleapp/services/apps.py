@@ -12,6 +12,10 @@ from ..models import App, User
 from ..sandbox_client import SandboxProvisioner
 from . import audit
 
+# What a new app asks for: the webhook scopes. The sandbox's client gets exactly these, so its
+# consent screen asks for what the Authorization page shows ticked.
+DEFAULT_SCOPES = tuple(SCOPE_NAMES[:3])
+
 
 class AppError(ValueError):
     """A change the console refuses; the message says why and what to do."""
@@ -59,7 +63,7 @@ def _flush_name() -> None:
 
 def create(actor: User, name: str) -> App:
     _check_name(name)
-    app = App(name=name, created_by_id=actor.id, scopes=list(SCOPE_NAMES[:3]))
+    app = App(name=name, created_by_id=actor.id, scopes=list(DEFAULT_SCOPES))
     db.session.add(app)
     _flush_name()
     audit.record(actor, "app.created", name)
@@ -74,7 +78,7 @@ def provision(
     Call it with no transaction open: the sandbox answers first, then the row is read.
     """
     try:
-        provisioned = provisioner.provision_app(app_name, [install_url])
+        provisioned = provisioner.provision_app(app_name, [install_url], list(DEFAULT_SCOPES))
     except LiveChatError:
         return False
     app = db.session.get(App, app_id)
@@ -88,6 +92,19 @@ def provision(
     app.redirect_uris = [install_url]
     audit.record(actor, "app.provisioned", app.name, client_id=provisioned.client_id)
     return True
+
+
+def sync_to_sandbox(
+    client_id: str, scopes: list[str], redirect_uris: list[str], provisioner: SandboxProvisioner
+) -> str | None:
+    """Give the sandbox's client the app's scopes and redirect addresses, as a person would
+    in the Developer Console. Returns why that failed, or None. Call it with no transaction
+    open."""
+    try:
+        provisioner.update_client(client_id, scopes, redirect_uris)
+    except LiveChatError as exc:
+        return exc.message
+    return None
 
 
 def rename(actor: User, app: App, name: str) -> None:

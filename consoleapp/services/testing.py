@@ -20,6 +20,7 @@ from ..models import (
     RegistrationState,
     User,
     WebhookSet,
+    WebhookTrigger,
     utcnow,
 )
 from ..sandbox_client import SandboxEventError, SandboxEvents, Scenario
@@ -45,6 +46,8 @@ class Check:
     detail: str = ""
     action: str | None = None
     how_to_fire: str = ""
+    # When the trigger's first verified delivery came in (trigger rows only).
+    verified_at: datetime | None = None
 
 
 def _ok(key: str, title: str, detail: str = "", **extra: Any) -> Check:
@@ -75,6 +78,13 @@ class Checklist:
     @property
     def total(self) -> int:
         return len(self.rows)
+
+    @property
+    def finished_at(self) -> datetime | None:
+        """When the last trigger was verified, once every fact is."""
+        if self.state != "done":
+            return None
+        return max((row.verified_at for row in self.triggers if row.verified_at), default=None)
 
     @property
     def state(self) -> str:
@@ -129,7 +139,8 @@ def _installed(installation: Installation | None) -> Check:
         return _waiting("installed", title, "Install the app on your LiveChat license.")
     if installation.needs_reauth:
         return _failed("installed", title, "sign in with LiveChat again")
-    return _ok("installed", title, f"On organization {installation.organization_id}.")
+    ending = installation.organization_id[-6:]
+    return _ok("installed", title, f"On your LiveChat organization (ID ending …{ending}).")
 
 
 def _license_webhooks(installation: Installation | None) -> Check:
@@ -213,7 +224,8 @@ def _trigger_rows(app: App, webhook_sets: list[WebhookSet]) -> list[Check]:
             detail = "Event received, secret verified."
             if start is not None:
                 detail = f"{detail[:-1]} {took(start, found.first_verified_at)} {after}."
-            rows.append(_ok(f"trigger:{action}", title, detail, **extra))
+            verified_at = found.first_verified_at
+            rows.append(_ok(f"trigger:{action}", title, detail, verified_at=verified_at, **extra))
         elif found.rejected:
             why = found.last_rejection or "rejected"
             detail = "A delivery came in and was refused; it is in the Inbox."
@@ -287,6 +299,26 @@ def scenarios_by_trigger(scenarios: list[Scenario], version: str) -> dict[str, S
     return found
 
 
+def filter_parameters(
+    trigger: WebhookTrigger, api_version: str, has_client: bool
+) -> dict[str, str]:
+    """Who makes the event happen, so that the trigger's filters let it through (or the test
+    would wait forever). The author is always said where the trigger has one, so the page can
+    say who it will be."""
+    filters, parameters = trigger.filters or {}, {}
+    known = catalog.trigger(api_version, trigger.action)
+    if filters.get("author_type") in ("customer", "agent"):
+        parameters["author_type"] = filters["author_type"]
+    elif known is not None and "author_type" in known.filters:
+        parameters["author_type"] = "customer"
+    performers = [PERFORMERS[s] for s in filters.get("source_type") or () if s in PERFORMERS]
+    if filters.get("only_my_chats"):
+        performers = ["this_app"]
+    if performers and (has_client or performers[0] != "this_app"):
+        parameters["performed_by"] = performers[0]
+    return parameters
+
+
 def _parameters(app: App, webhook_set: WebhookSet, action: str) -> dict[str, Any]:
     parameters: dict[str, Any] = {}
     if app.client_id:
@@ -295,15 +327,7 @@ def _parameters(app: App, webhook_set: WebhookSet, action: str) -> dict[str, Any
     if installation is not None:
         parameters["organization_id"] = installation.organization_id
     trigger = next(t for t in webhook_set.triggers if t.action == action)
-    filters = trigger.filters or {}
-    # Make the event one the chosen filters let through, or the test would wait forever.
-    if filters.get("author_type") in ("customer", "agent"):
-        parameters["author_type"] = filters["author_type"]
-    performers = [PERFORMERS[s] for s in filters.get("source_type") or () if s in PERFORMERS]
-    if filters.get("only_my_chats"):
-        performers = ["this_app"]
-    if performers and (app.client_id or performers[0] != "this_app"):
-        parameters["performed_by"] = performers[0]
+    parameters.update(filter_parameters(trigger, webhook_set.api_version, bool(app.client_id)))
     return parameters
 
 
@@ -316,13 +340,23 @@ def plan_event(app: App, action: str) -> EventPlan:
     )
 
 
-def buttons(app: App, scenarios: list[Scenario]) -> dict[str, Scenario]:
+@dataclass(frozen=True)
+class TestEvent:
+    """A trigger's button: the sandbox event that fires it, and who will make it happen."""
+
+    scenario: Scenario
+    parameters: dict[str, str]
+
+
+def buttons(app: App, scenarios: list[Scenario]) -> dict[str, TestEvent]:
     """Per chosen trigger, the sandbox event that fires it in its set's API version."""
     found = {}
     for action, webhook_set in chosen_triggers(sets.list_sets(app)).items():
         scenario = scenarios_by_trigger(scenarios, webhook_set.api_version).get(action)
         if scenario is not None:
-            found[action] = scenario
+            trigger = next(t for t in webhook_set.triggers if t.action == action)
+            parameters = filter_parameters(trigger, webhook_set.api_version, bool(app.client_id))
+            found[action] = TestEvent(scenario, parameters)
     return found
 
 
@@ -331,16 +365,6 @@ class FiredEvent:
     scenario: Scenario
     # Deliveries the sandbox queued for every app; none means nobody is listening.
     deliveries: int
-
-    @property
-    def message(self) -> str:
-        title = f"{self.scenario.title[:1].lower()}{self.scenario.title[1:]}"
-        if not self.deliveries:
-            return (
-                f"Started: {title}, but LiveChat queued no delivery for it. Check that the app "
-                "is installed, license webhooks are on and the trigger's filters let it through."
-            )
-        return f"Started: {title}. Waiting for LiveChat's delivery…"
 
 
 def fire(plan: EventPlan, client: SandboxEvents) -> FiredEvent:

@@ -107,11 +107,10 @@ def cancel_invitation(actor: User, invitation: Invitation) -> None:
     audit.record(actor, "user.invitation_cancelled", invitation.email)
 
 
-def _owner_count() -> int:
+def _owner_count(lock: bool = True) -> int:
     # Lock the owner rows, so two owners demoting each other at once cannot leave none.
-    owners = db.session.execute(
-        db.select(User.id).filter_by(role=Role.OWNER.value).with_for_update()
-    ).scalars()
+    query = db.select(User.id).filter_by(role=Role.OWNER.value)
+    owners = db.session.execute(query.with_for_update() if lock else query).scalars()
     return len(owners.all())
 
 
@@ -131,12 +130,18 @@ def change_role(actor: User, target: User, role: Role) -> None:
     audit.record(actor, "user.role_changed", target.email, before=before, after=role.value)
 
 
-def remove(actor: User, target: User) -> None:
+def check_may_remove(actor: User, target: User, lock: bool = True) -> None:
+    """Raises ``UserError`` saying why the actor may not remove the target. ``lock=False``
+    only asks (for the page that asks first); the removal itself locks the owner rows."""
     _check_may_manage(actor, target)
     if target.id == actor.id:
         raise UserError("You cannot remove yourself. Ask another owner or admin.")
-    if target.role_enum is Role.OWNER and _owner_count() <= 1:
+    if target.role_enum is Role.OWNER and _owner_count(lock) <= 1:
         raise UserError("The console needs at least one owner.")
+
+
+def remove(actor: User, target: User) -> None:
+    check_may_remove(actor, target)
     audit.record(actor, "user.removed", target.email)
     db.session.delete(target)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 
 from ..extensions import db
@@ -10,7 +12,10 @@ from ..livechat import catalog
 from ..models import App
 from ..sandbox_client import SandboxProvisioner
 from ..services import apps as app_service
+from ..services import impact
+from ..services import webhook_sets as sets
 from .auth import editor_required, login_required
+from .wizard import step_url
 
 bp = Blueprint("apps", __name__, url_prefix="/apps")
 
@@ -39,28 +44,62 @@ def create_app():
             db.session.rollback()
             form.name.errors.append(str(exc))
         else:
-            flash(f"App “{name}” created.", "success")
+            provisioned = None
             if current_app.config["SANDBOX_URL"]:
                 provisioner = SandboxProvisioner(current_app.config["SANDBOX_URL"])
                 provisioned = app_service.provision(g.user, app_id, name, install_url, provisioner)
                 db.session.commit()
-                flash(*PROVISION_MESSAGES[provisioned])
+            message, category = CREATED_MESSAGES[provisioned]
+            flash(message.format(name=name), category)
+            # A new app lands where its next step is: the wizard once the sandbox filled in
+            # its authorization, the Authorization page when someone must fill it in.
+            if provisioned:
+                return redirect(url_for("wizard.new_set", app_id=app_id))
             return redirect(url_for("apps.edit_authorization", app_id=app_id))
     return render_template("apps/new.html", form=form), 422 if form.errors else 200
 
 
-PROVISION_MESSAGES = {
+CREATED_MESSAGES = {
     True: (
-        "The sandbox issued a Client ID, secret and developer token for it. "
-        "Next: check its scopes and save.",
+        "App “{name}” created. The sandbox filled in its Client ID, secret and developer "
+        "token. Next: where LiveChat should send its events.",
         "success",
     ),
     False: (
-        "The sandbox did not hand out a Client ID this time. Enter the app's details below, "
-        "or delete the app and create it again.",
+        "App “{name}” created, but the sandbox did not hand out a Client ID this time. Enter "
+        "the app's details below, or delete the app and create it again.",
         "warning",
     ),
+    None: (
+        "App “{name}” created. Next: copy its Client ID and secret from LiveChat's Developer "
+        "Console.",
+        "success",
+    ),
 }
+
+
+@dataclass(frozen=True)
+class NextStep:
+    label: str
+    url: str
+
+
+def next_step_after_authorization(app: App) -> NextStep | None:
+    """Once authorization is set up, the journey's next step, for the page's one primary
+    button; None while something on the Authorization page is still to do."""
+    if not (app.authorization_complete and app.developer_credential_complete):
+        return None
+    progress = sets.app_progress(app)
+    if progress.state == "todo":
+        return NextStep("Next: Webhooks", url_for("wizard.new_set", app_id=app.id))
+    if progress.next_set is not None:
+        return NextStep("Next: finish the webhook set", step_url(progress.next_set))
+    return NextStep("Next: Install & test", url_for("testing.show_checklist", app_id=app.id))
+
+
+def filled_by_sandbox(app: App) -> bool:
+    """In sandbox mode the sandbox issues every Client ID: nobody copies them from anywhere."""
+    return bool(current_app.config["SANDBOX_URL"] and app.client_id)
 
 
 @bp.get("/<int:app_id>")
@@ -105,7 +144,9 @@ def delete_app(app_id: int):
             db.session.commit()
             flash(f"App “{name}” and everything saved for it were deleted.", "success")
             return redirect(url_for("apps.list_apps"))
-    return render_template("apps/delete.html", app=app, form=form), 422 if form.errors else 200
+    return render_template(
+        "apps/delete.html", app=app, form=form, impact=impact.of_deleting_app(app)
+    ), 422 if form.errors else 200
 
 
 def _authorization_page(
@@ -122,6 +163,8 @@ def _authorization_page(
         scopes=catalog.SCOPES,
         missing=catalog.missing_scopes(auth_form.scopes.data or []),
         proposed_url=proposed_install_url(app),
+        from_sandbox=filled_by_sandbox(app),
+        next_step=next_step_after_authorization(app),
     ), status
 
 
@@ -139,6 +182,8 @@ def _authorization_form(app: App, submitted: bool = False) -> AuthorizationForm:
     form.has_saved_secret = app.client_secret_sealed is not None and app.secret_readable(
         "client_secret"
     )
+    if filled_by_sandbox(app):
+        form.client_id.description = "Issued by the sandbox for this app."
     return form
 
 
@@ -151,6 +196,8 @@ def _credential_form(app: App, submitted: bool = False) -> DeveloperCredentialFo
     form.has_saved_token = app.developer_token_sealed is not None and app.secret_readable(
         "developer_token"
     )
+    if filled_by_sandbox(app):
+        form.account_id.description = "The sandbox account the token belongs to."
     return form
 
 
@@ -178,8 +225,9 @@ def save_authorization(app_id: int):
         redirect_uris=form.whitelist,
         api_version=form.api_version.data,
     )
+    client_id, scopes, uris = app.client_id, list(app.scopes), list(app.redirect_uris)
     db.session.commit()
-    missing = catalog.missing_scopes(app.scopes)
+    missing = catalog.missing_scopes(scopes)
     if missing:
         flash(
             "Saved, but some scopes are missing: " + " ".join(s.needed_for for s in missing),
@@ -187,7 +235,21 @@ def save_authorization(app_id: int):
         )
     else:
         flash("Authorization settings saved.", "success")
-    return redirect(url_for("apps.edit_authorization", app_id=app.id))
+    if current_app.config["SANDBOX_URL"] and client_id:
+        _sync_to_sandbox(client_id, scopes, uris)
+    return redirect(url_for("apps.edit_authorization", app_id=app_id))
+
+
+def _sync_to_sandbox(client_id: str, scopes: list[str], uris: list[str]) -> None:
+    """The sandbox stands in for the Developer Console: keep its client as saved here."""
+    provisioner = SandboxProvisioner(current_app.config["SANDBOX_URL"])
+    problem = app_service.sync_to_sandbox(client_id, scopes, uris, provisioner)
+    if problem:
+        flash(
+            "The sandbox did not take the new scopes and redirect addresses, so its consent "
+            f"screen may ask for others: {problem}",
+            "warning",
+        )
 
 
 @bp.post("/<int:app_id>/authorization/developer-credential")

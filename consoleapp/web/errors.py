@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+from werkzeug.routing import IntegerConverter, Map, ValidationError
 
 log = logging.getLogger("consoleapp.errors")
 
@@ -79,6 +79,14 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
+
+    def to_python(self, value: str) -> Any:
+        # Not a ValidationError: Werkzeug would then answer 405 where the same address has a
+        # GET rule and a POST rule (a confirmation page and its action).
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
 
 
 def init_app(app: Flask) -> None:

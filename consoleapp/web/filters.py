@@ -55,6 +55,18 @@ def duration(value: timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
+def count_of(number: int, singular: str, plural: str | None = None) -> str:
+    """0 → "no webhook sets", 1 → "1 webhook set", 3 → "3 webhook sets"."""
+    word = singular if number == 1 else plural or f"{singular}s"
+    return f"{number:,} {word}" if number else f"no {word}"
+
+
+def organization(organization_id: str) -> str:
+    """LiveChat tells the console only an organization's id (a UUID): say whose it is in
+    words, with the id's end to tell two apart."""
+    return f"your LiveChat organization (ID ending …{organization_id[-6:]})"
+
+
 def audit_action(action: str) -> str:
     return AUDIT_ACTIONS.get(action, action.replace("_", " ").replace(".", ": "))
 
@@ -73,5 +85,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(audit_action)
     app.add_template_filter(duration)
+    app.add_template_filter(count_of)
+    app.add_template_filter(organization)
     app.add_template_filter(browsers.describe, "browser")
     app.add_template_filter(audit_details)

@@ -159,6 +159,15 @@ def _installation(app_id: int, uid: str) -> Installation:
     return row
 
 
+@bp.get("/<int:app_id>/install/<uid>/disconnect")
+@editor_required
+def confirm_disconnect(app_id: int, uid: str) -> Any:
+    row = _installation(app_id, uid)
+    return render_template(
+        "install/disconnect.html", app=row.app, installation=row, form=ConfirmForm()
+    )
+
+
 @bp.post("/<int:app_id>/install/<uid>/disconnect")
 @editor_required
 def disconnect(app_id: int, uid: str) -> Any:

@@ -1,7 +1,8 @@
 """Registering a webhook set with LiveChat: start a run, follow it, cancel it, remove.
 
 Pressing Register queues a run and answers at once; a worker carries it out, and the page
-follows its progress from the database (live with JavaScript, on reload without).
+follows its progress from the database (live with JavaScript, on reload without). Removing
+from LiveChat and deleting the set each ask first, on a page that says what goes.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from werkzeug.wrappers import Response
 from ..extensions import db, queue
 from ..forms import ConfirmForm
 from ..models import RegistrationRun, RunKind, WebhookSet, WizardStep
-from ..services import registration, webhook_sets
+from ..services import impact, registration, webhook_sets
 from ..taskqueue import QueueUnavailable
 from ..tasks import run_registration
 from .auth import background_poll, editor_required, login_required
-from .wizard import load, out_of_order
+from .wizard import load, out_of_order, step_url
 
 bp = Blueprint("registration", __name__, url_prefix="/apps/<int:app_id>/webhooks/<set_uid>")
 
@@ -63,6 +64,36 @@ def register(app_id: int, set_uid: str):
     return _start(webhook_set, RunKind.REGISTER)
 
 
+@bp.get("/remove")
+@editor_required
+def confirm_remove(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    return render_template(
+        "registration/confirm_remove.html",
+        app=app,
+        webhook_set=webhook_set,
+        impact=impact.of_removing_from_livechat(webhook_set),
+        running=registration.active_run(webhook_set.id) is not None,
+        form=ConfirmForm(),
+        back_url=step_url(webhook_set),
+    )
+
+
+@bp.get("/delete")
+@editor_required
+def confirm_delete_set(app_id: int, set_uid: str):
+    """The question before ``wizard.delete_set``, which answers POSTs to the same address."""
+    app, webhook_set = load(app_id, set_uid)
+    return render_template(
+        "registration/confirm_delete.html",
+        app=app,
+        webhook_set=webhook_set,
+        impact=impact.of_deleting_set(webhook_set),
+        form=ConfirmForm(),
+        back_url=step_url(webhook_set),
+    )
+
+
 @bp.post("/remove")
 @editor_required
 def remove(app_id: int, set_uid: str):
@@ -104,7 +135,7 @@ def show_progress(app_id: int, set_uid: str):
     if moved := out_of_order(webhook_set, WizardStep.REVIEW):
         return moved
     return render_template(
-        "wizard/registration.html",
+        "registration/show.html",
         app=app,
         webhook_set=webhook_set,
         rows=webhook_sets.rows_for_display(webhook_set),

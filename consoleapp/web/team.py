@@ -7,8 +7,8 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from ..extensions import db
 from ..forms import ConfirmForm, InviteForm, RoleForm
 from ..models import Invitation, Role, User
-from ..services import passwords, users
-from .auth import editor_required, login_required
+from ..services import passwords, sessions, users
+from .auth import editor_required, lifetimes, login_required
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
@@ -85,6 +85,23 @@ def change_role(user_id: int):
     db.session.commit()
     flash(f"{target.email} is now {target.role_enum.label.lower()}.", "success")
     return redirect(url_for("team.list_team"))
+
+
+@bp.get("/<int:user_id>/remove")
+@editor_required
+def confirm_remove_user(user_id: int):
+    target = db.get_or_404(User, user_id)
+    try:
+        users.check_may_remove(g.user, target, lock=False)
+    except users.UserError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("team.list_team"))
+    return render_template(
+        "team/remove.html",
+        target=target,
+        signed_in=len(sessions.open_sessions(target.id, lifetimes())),
+        form=ConfirmForm(),
+    )
 
 
 @bp.post("/<int:user_id>/remove")

@@ -23,9 +23,11 @@ from ..livechat.configuration import LiveChatError
 from ..models import App
 from ..sandbox_client import SandboxEvents, Scenario
 from ..services import testing, trigger_arrivals
+from . import testing_words as words
 from .auth import background_poll, editor_required, login_required
 
 bp = Blueprint("testing", __name__, url_prefix="/apps/<int:app_id>/test")
+bp.add_app_template_filter(words.button_label, "event_label")
 
 POLL_SECONDS = 1
 INSTALL_ENDPOINT = "install.start_install"
@@ -59,8 +61,15 @@ def _endpoint(name: str) -> str | None:
     return name if name in current_app.view_functions else None
 
 
-def _page_url(app_id: int) -> str:
-    return url_for("testing.show_checklist", app_id=app_id)
+def _page_url(app_id: int, started: str | None = None) -> str:
+    return url_for("testing.show_checklist", app_id=app_id, started=started)
+
+
+def _banner(checks: testing.Checklist, events: dict[str, testing.TestEvent]):
+    """After a test event (``?started=<trigger>``), the line that follows its row."""
+    action = request.args.get("started", "")
+    row = next((r for r in checks.triggers if r.action == action), None)
+    return words.banner(row, events[action]) if row and action in events else None
 
 
 @bp.get("/")
@@ -70,13 +79,16 @@ def show_checklist(app_id: int):
     app = db.get_or_404(App, app_id)
     # Read first: the page's first poll is then answered 304 unless something changed since.
     version = trigger_arrivals.checklist_version(app.id)
+    checks, events = testing.checklist(app), testing.buttons(app, scenarios)
     return render_template(
         "testing/checklist.html",
         app=app,
         status_version=quote_etag(version) if version else "",
-        checks=testing.checklist(app),
+        checks=checks,
         sandbox=_events() is not None,
-        scenarios=testing.buttons(app, scenarios),
+        scenarios=events,
+        banner=_banner(checks, events),
+        completion=words.completion(checks, app.created_at),
         sandbox_problem=sandbox_problem,
         form=ConfirmForm(),
         install_endpoint=_endpoint(INSTALL_ENDPOINT),
@@ -118,8 +130,11 @@ def start_event(app_id: int, action: str):
         return redirect(_page_url(app_id))
     testing.record_start(g.user, plan, fired.scenario)
     db.session.commit()
-    flash(fired.message, "success" if fired.deliveries else "warning")
-    return redirect(_page_url(app_id))
+    if not fired.deliveries:
+        flash(words.nothing_queued(testing.TestEvent(fired.scenario, plan.parameters)), "warning")
+        return redirect(_page_url(app_id))
+    # The page's banner says it started, then follows the trigger's row.
+    return redirect(_page_url(app_id, started=action))
 
 
 @bp.app_template_global()

@@ -17,7 +17,10 @@
   document.addEventListener("submit", (event) => {
     const form = event.target.closest("form[data-install-popup]");
     if (form) {
-      const popup = window.open("", POPUP, "popup,width=560,height=760");
+      // No wider or taller than the screen: on a phone the sign-in fills it instead.
+      const width = Math.min(560, window.screen.availWidth || 560);
+      const height = Math.min(760, window.screen.availHeight || 760);
+      const popup = window.open("", POPUP, `popup,width=${width},height=${height}`);
       if (popup) {
         form.target = POPUP;
         return;

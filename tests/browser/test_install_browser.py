@@ -35,8 +35,8 @@ def page(browser, live):
 
 def create_app(page) -> str:
     create_owner(page)
-    create_first_app(page, "Helpdesk")
-    return page.url.rsplit("/", 1)[0]
+    app_id = create_first_app(page, "Helpdesk")
+    return f"{page.url.split('/apps/')[0]}/apps/{app_id}"
 
 
 def test_install_in_a_popup_that_closes_itself(page):
@@ -57,12 +57,21 @@ def test_install_in_a_popup_that_closes_itself(page):
     popup.wait_for_event("close", timeout=15000)
 
     # The page behind the popup notices the installation by itself.
-    expect(page.get_by_text("Installed on organization")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Installed on your LiveChat organization")).to_be_visible(
+        timeout=15_000
+    )
     expect(page.get_by_text("on", exact=True)).to_be_visible()
-    expect(page.get_by_role("button", name="Disconnect LiveChat")).to_be_visible()
     expect(page.get_by_role("button", name="Install again")).to_be_visible()
     screenshot(page, "install-03-installed")
 
+    # Disconnecting asks first, saying what goes and what stays; Cancel changes nothing.
+    page.get_by_role("link", name="Disconnect LiveChat…").click()
+    expect(page.get_by_role("heading", name="Disconnect Helpdesk from LiveChat?")).to_be_visible()
+    expect(page.get_by_text("The app on the license in LiveChat")).to_be_visible()
+    screenshot(page, "install-03b-disconnect-confirm")
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_text("Installed on your LiveChat organization")).to_be_visible()
+    page.get_by_role("link", name="Disconnect LiveChat…").click()
     page.get_by_role("button", name="Disconnect LiveChat").click()
     expect(page.get_by_text("LiveChat disconnected")).to_be_visible()
     expect(page.get_by_text("Not installed yet.")).to_be_visible()
@@ -84,8 +93,8 @@ def test_a_callback_without_our_state_offers_a_fresh_sign_in(page):
 
 
 def test_disconnect_keeps_its_message_when_the_answer_is_slow(page, live):
-    """The page's own poll sees the disconnect before the form's answer arrives; it must wait
-    for that answer rather than reload over it and lose the message."""
+    """The disconnect is committed before its answer arrives; whatever polls meanwhile, the
+    answer's message must still be shown (the confirmation page's form posts it)."""
     app_url = create_app(page)
     page.goto(f"{app_url}/install/connection")
     with page.expect_popup() as opened:
@@ -93,7 +102,9 @@ def test_disconnect_keeps_its_message_when_the_answer_is_slow(page, live):
     popup = opened.value
     popup.get_by_role("button", name="Allow").click()
     popup.wait_for_event("close", timeout=15_000)
-    expect(page.get_by_text("Installed on organization")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("Installed on your LiveChat organization")).to_be_visible(
+        timeout=15_000
+    )
 
     disconnect = live.app.view_functions["install.disconnect"]
 
@@ -103,6 +114,7 @@ def test_disconnect_keeps_its_message_when_the_answer_is_slow(page, live):
         return response
 
     live.app.view_functions["install.disconnect"] = answer_slowly
+    page.get_by_role("link", name="Disconnect LiveChat…").click()
     page.get_by_role("button", name="Disconnect LiveChat").click()
     expect(page.get_by_text("LiveChat disconnected")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("Not installed yet.")).to_be_visible()

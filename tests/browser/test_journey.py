@@ -111,12 +111,18 @@ def test_sandbox_hands_a_new_app_its_credentials(browser, live_server_factory):
     page.get_by_role("link", name="Create your first app →").click()
     page.get_by_label("App name").fill("Sandbox demo")
     page.get_by_role("button", name="Create app").click()
-    page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
-    expect(page.get_by_text("The sandbox issued a Client ID")).to_be_visible()
+    # Nothing to fill in: the new app lands on its next step, the webhook wizard.
+    page.wait_for_url(re.compile(r"/apps/\d+/webhooks/new$"))
+    expect(page.get_by_text("The sandbox filled in its Client ID, secret and")).to_be_visible()
+    screenshot(page, "12-sandbox-provisioned-lands-on-webhooks")
+    page.get_by_role("navigation", name="App sections").get_by_role(
+        "link", name="Authorization"
+    ).click()
+    expect(page.get_by_text("The sandbox filled these in")).to_be_visible()
     expect(page.get_by_label("Client ID")).not_to_have_value("")
     expect(page.get_by_text("Saved secret ends in")).to_be_visible()
     expect(page.get_by_text("Saved token ends in")).to_be_visible()
-    screenshot(page, "12-sandbox-provisioned")
+    screenshot(page, "12-sandbox-provisioned-authorization")
     page.get_by_role("link", name="Overview").click()
     expect(page.get_by_text("done", exact=True)).to_have_count(2)
     context.close()

@@ -27,7 +27,7 @@ def walked(browser, live_server_factory):
     errors = watch_errors(page)
     create_owner(page)
     create_first_app(page)
-    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_role("navigation", name="App sections").get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_role("button", name="Use the console's test inbox").click()
     page.get_by_role("button", name="Continue to triggers").click()

@@ -74,10 +74,11 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     row = page.locator('li[data-check="trigger:incoming_chat"]')
     expect(row.get_by_text("waiting")).to_be_visible()
     row.get_by_role("button", name="A customer starts a chat").click()
-    page.wait_for_url(f"**/apps/{app_id}/test/")
-    expect(
-        page.get_by_text("Started: a customer starts a chat. Waiting for LiveChat's delivery…")
-    ).to_be_visible()
+    page.wait_for_url(re.compile(rf"/apps/{app_id}/test/\?started=incoming_chat$"))
+    # "Started: … Waiting for LiveChat's delivery…", then "Done: …" once the row is verified
+    # (at once, when the delivery beats the page).
+    banner = page.locator("[data-test-banner]")
+    expect(banner).to_contain_text("a customer starts a chat.")
     screenshot(page, "62-test-event-started")
 
     # The sandbox delivers in the background; the page's script turns the row green.
@@ -88,6 +89,7 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     )
     expect(page.locator('li[data-check="trigger:thread_tagged"] .pill-wait')).to_be_visible()
     expect(page.get_by_text("5 of 6 verified")).to_be_visible()
+    expect(banner).to_contain_text("Done: a customer starts a chat.")
     screenshot(page, "63-test-row-verified")
 
     page.set_viewport_size({"width": 375, "height": 800})

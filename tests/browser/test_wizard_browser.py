@@ -71,7 +71,7 @@ def trigger(page, title: str):
 
 def test_wizard_from_empty_list_to_registered(provisioned):
     live, page = provisioned
-    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_role("navigation", name="App sections").get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="No webhook sets yet.")).to_be_visible()
     screenshot(page, "20-webhooks-empty")
 
@@ -199,7 +199,7 @@ def test_wizard_from_empty_list_to_registered(provisioned):
 
 def test_own_inbox_then_editing_shows_what_changes_at_livechat(provisioned):
     live, page = provisioned
-    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_role("navigation", name="App sections").get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_role("button", name="Use the console's test inbox").click()
     page.wait_for_url(re.compile(r"/secret$"))
@@ -251,7 +251,7 @@ def test_own_inbox_then_editing_shows_what_changes_at_livechat(provisioned):
 
 def test_triggers_page_at_phone_width_and_by_keyboard(provisioned):
     live, page = provisioned
-    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_role("navigation", name="App sections").get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_label("Webhook URL").fill(f"{live.url}/hooks/elsewhere")
     page.get_by_role("button", name="Save and continue").click()
@@ -292,7 +292,7 @@ def test_triggers_page_without_javascript(start):
     page = open_page(javascript=False)
     create_owner(page)
     create_first_app(page)
-    page.get_by_role("link", name="Webhooks").click()
+    page.get_by_role("navigation", name="App sections").get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_role("button", name="Use the console's test inbox").click()
     page.get_by_role("button", name="Continue to triggers").click()

@@ -31,13 +31,19 @@ def create_owner(page, email: str = "owner@example.com") -> None:
     page.wait_for_url("**/apps/")
 
 
+# Where a new app lands: its next step, the webhook wizard once the sandbox filled in its
+# authorization, or the Authorization page when someone must.
+LANDED = re.compile(r"/apps/(\d+)/(authorization|webhooks/new)$")
+
+
 def create_first_app(page, name: str = "Helpdesk sync") -> int:
-    """From the empty Apps page, create an app; returns its id."""
+    """From the empty Apps page, create an app; returns its id. The page is then on the
+    app's next step: the webhook wizard in sandbox mode, Authorization otherwise."""
     page.get_by_role("link", name="Create your first app →").click()
     page.get_by_label("App name").fill(name)
     page.get_by_role("button", name="Create app").click()
-    page.wait_for_url(re.compile(r"/apps/\d+/authorization$"))
-    return int(page.url.split("/")[-2])
+    page.wait_for_url(LANDED)
+    return int(LANDED.search(page.url).group(1))
 
 
 def tick_triggers(page, *labels: str) -> None:

@@ -228,7 +228,7 @@ def test_removal_takes_off_only_what_this_console_registered(live, console, monk
     assert list(left.values())[0][2] == "could not remove it: LiveChat unavailable, try later."
     page = text_of(console.get(response.headers["Location"]))
     assert "cleanup pending: could not remove it" in page
-    assert ">Retry cleanup</button>" in page
+    assert f'href="/apps/{app_id}/webhooks/{uid}/remove">Retry cleanup…</a>' in page
 
     removed.clear()
     remove(console, app_id, uid)
@@ -237,7 +237,8 @@ def test_removal_takes_off_only_what_this_console_registered(live, console, monk
     assert [w.id for w in listed(live, app_id)] == [foreign]
     assert the_set(live).wizard_step == WizardStep.REVIEW
     page = text_of(console.get(f"/apps/{app_id}/webhooks/{uid}/registration"))
-    assert ">Register with LiveChat</button>" in page and ">Delete this set</button>" in page
+    assert ">Register with LiveChat</button>" in page
+    assert f'href="/apps/{app_id}/webhooks/{uid}/delete">Delete this set…</a>' in page
 
 
 # -- changes after registration ------------------------------------------------------------
