@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
-from walk import create_first_app, create_owner, watch_errors
+from walk import create_first_app, create_owner, tick_triggers, watch_errors
 
 from consoleapp.extensions import db
 from consoleapp.models import Delivery
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 # (trigger, the box to tick in the wizard, the sandbox event's button)
 TRIGGERS = [
     ("incoming_chat", "A chat starts", "A customer starts a chat"),
-    ("incoming_event", "A message arrives", "A message is sent (customer or agent)"),
+    ("incoming_event", "A message arrives", "A customer sends a message"),
     ("thread_tagged", "A chat is tagged", "The thread is tagged"),
     ("chat_deactivated", "A chat ends", "The chat is closed"),
 ]
@@ -73,10 +73,8 @@ def set_up_and_install(page, app_id: int) -> None:
     tabs.get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_role("button", name="Use the console's test inbox").click()
-    page.get_by_role("button", name="Generate a key").click()
-    page.get_by_role("button", name="I saved it").click()
-    for _, box, _ in TRIGGERS:
-        page.get_by_label(box).check()
+    page.get_by_role("button", name="Continue to triggers").click()
+    tick_triggers(page, *(box for _, box, _ in TRIGGERS))
     page.get_by_role("button", name="Save triggers and review").click()
     page.get_by_role("button", name="Register with LiveChat").click()
     page.wait_for_url(re.compile(r"/registration$"))
