@@ -41,11 +41,11 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from cryptography.fernet import Fernet  # noqa: E402
 from http_journey import Console  # noqa: E402
 from served import Served, served  # noqa: E402
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
+from bench import console_environ, database_for  # noqa: E402
 from bench.receiver import SECRET, wrk  # noqa: E402
 from consoleapp.models import Delivery, utcnow  # noqa: E402
 
@@ -282,23 +282,16 @@ def receiver_p99(running: Served, token: str, database: Database) -> tuple[float
 
 
 def main() -> None:
-    database_url = os.environ.get("DATABASE_URL", "")
-    kind = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as folder:
         work = Path(folder)
-        if kind == "sqlite":
-            database_url = f"sqlite:///{work / 'console.db'}"
-        environ = {
-            "LIVECHAT_MODE": "sandbox",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 32,
-            "FERNET_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": database_url,
-            "TASK_QUEUE_URL": f"sqlite:///{work / 'tasks.db'}",
-            "SANDBOX_PROVISIONING": "on",
+        kind, database_url = database_for(work)
+        environ = console_environ(
+            work,
+            database_url,
             # Keep every delivery inserted: retention would prune them while they are timed.
-            "INBOX_MAX_DELIVERIES": "10000000",
-            "DELIVERY_RETENTION_DAYS": "3650",
-        }
+            INBOX_MAX_DELIVERIES="10000000",
+            DELIVERY_RETENTION_DAYS="3650",
+        )
         with served(environ, work / "logs", web_workers=2, task_workers=1) as running:
             person = Console(running.url)
             person.create_owner()

@@ -30,10 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from cryptography.fernet import Fernet  # noqa: E402
 from http_journey import Console  # noqa: E402
 from served import served  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
+
+from bench import console_environ, database_for  # noqa: E402
 
 SCRIPT = ROOT / "bench" / "deliveries.lua"
 SECRET = "bench-receiver-secret-key-123"
@@ -135,20 +136,10 @@ class Stored:
 
 
 def main() -> None:
-    database_url = os.environ.get("DATABASE_URL", "")
-    kind = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as folder:
         work = Path(folder)
-        if kind == "sqlite":
-            database_url = f"sqlite:///{work / 'console.db'}"
-        environ = {
-            "LIVECHAT_MODE": "sandbox",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 32,
-            "FERNET_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": database_url,
-            "TASK_QUEUE_URL": f"sqlite:///{work / 'tasks.db'}",
-            "SANDBOX_PROVISIONING": "on",
-        }
+        kind, database_url = database_for(work)
+        environ = console_environ(work, database_url)
         with served(
             environ,
             work / "logs",

@@ -30,10 +30,10 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from cryptography.fernet import Fernet  # noqa: E402
 from http_journey import Console  # noqa: E402
 from served import served  # noqa: E402
 
+from bench import console_environ  # noqa: E402
 from consoleapp.livechat import catalog  # noqa: E402
 from consoleapp.livechat.configuration import ConfigurationApi, Credential  # noqa: E402
 
@@ -124,15 +124,9 @@ def remove(person: Console, database: Database, app_id: int, uid: str) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-registration-") as folder:
         work = Path(folder)
-        environ = {
-            "LIVECHAT_MODE": "sandbox",
-            "SECRET_KEY": "bench-secret-key-" + "x" * 32,
-            "FERNET_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": f"sqlite:///{work / 'console.db'}",
-            "TASK_QUEUE_URL": f"sqlite:///{work / 'tasks.db'}",
-            "SANDBOX_PROVISIONING": "on",
-            "REGISTRATION_IN_FLIGHT": str(IN_FLIGHT),
-        }
+        environ = console_environ(
+            work, f"sqlite:///{work / 'console.db'}", REGISTRATION_IN_FLIGHT=str(IN_FLIGHT)
+        )
         with served(environ, work / "logs", web_workers=2, task_workers=1) as running:
             person = Console(running.url)
             person.create_owner()
