@@ -29,11 +29,11 @@ from flask import (
 from ..crypto import SecretUnavailable, keyring
 from ..database import writes_on_get
 from ..extensions import db
-from ..forms import ConfirmForm
 from ..livechat.accounts import AccountsError, AuthorizationStart
 from ..models import App, Installation
 from ..services import installation as installs
 from .auth import background_poll, editor_required, login_required
+from .forms.confirm import ConfirmForm
 
 bp = Blueprint("install", __name__, url_prefix="/apps")
 log = logging.getLogger("consoleapp.install")

@@ -11,12 +11,12 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, url_f
 from werkzeug.wrappers import Response
 
 from ..extensions import db, queue
-from ..forms import ConfirmForm
 from ..models import RegistrationRun, RunKind, WebhookSet, WizardStep
 from ..services import impact, registration, webhook_sets
 from ..taskqueue import QueueUnavailable
 from ..tasks import run_registration
 from .auth import background_poll, editor_required, login_required
+from .forms.confirm import ConfirmForm
 from .wizard import load, out_of_order, step_url
 
 bp = Blueprint("registration", __name__, url_prefix="/apps/<int:app_id>/webhooks/<set_uid>")

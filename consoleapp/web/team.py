@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 
 from ..extensions import db
-from ..forms import ConfirmForm, InviteForm, RoleForm
 from ..models import Invitation, Role, User
 from ..services import passwords, sessions, users
 from .auth import editor_required, lifetimes, login_required
+from .forms.confirm import ConfirmForm
+from .forms.team import InviteForm, RoleForm
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 

@@ -18,13 +18,13 @@ from werkzeug.http import quote_etag
 from werkzeug.wrappers import Response
 
 from ..extensions import db
-from ..forms import ConfirmForm
 from ..livechat.configuration import LiveChatError
 from ..models import App
 from ..sandbox_client import SandboxEvents, Scenario
 from ..services import testing, trigger_arrivals
 from . import testing_words as words
 from .auth import background_poll, editor_required, login_required
+from .forms.confirm import ConfirmForm
 
 bp = Blueprint("testing", __name__, url_prefix="/apps/<int:app_id>/test")
 bp.add_app_template_filter(words.button_label, "event_label")

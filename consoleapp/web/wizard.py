@@ -21,12 +21,14 @@ from werkzeug.wrappers import Response
 
 from ..crypto import new_uid
 from ..extensions import db, limiter
-from ..forms import ConfirmForm
 from ..livechat import catalog
 from ..models import App, WebhookSet, WebhookTrigger, WizardStep
 from ..services import registration, registration_plan
 from ..services import webhook_sets as sets
-from ..wizard_forms import (
+from . import review_plan, trigger_words
+from .auth import editor_required, login_required
+from .forms.confirm import ConfirmForm
+from .forms.wizard import (
     OwnSecretForm,
     TriggersFormBase,
     WebhookUrlForm,
@@ -35,8 +37,6 @@ from ..wizard_forms import (
     subform_data,
     triggers_form,
 )
-from . import review_plan, trigger_words
-from .auth import editor_required, login_required
 
 bp = Blueprint("wizard", __name__, url_prefix="/apps/<int:app_id>/webhooks")
 
