@@ -145,6 +145,14 @@ SETTINGS = [
         "How long a worker's hold on a registration run lasts unless it renews it; a run whose "
         "worker died goes on on another worker after this long.",
     ),
+    # gunicorn's, read by gunicorn.conf.py through web_server().
+    Setting(
+        "PORT",
+        "8000",
+        "The port gunicorn listens on, on 127.0.0.1 (`make run` serves on 5000).",
+    ),
+    Setting("WEB_CONCURRENCY", "2", "How many gunicorn processes serve the console."),
+    Setting("WEB_THREADS", "8", "How many requests each gunicorn process serves at once."),
 ]
 
 LIVE_ACCOUNTS_URL = "https://accounts.livechat.com"
@@ -393,6 +401,16 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
     settings["SECRET_KEY"] = secret_key
     settings["FERNET_KEYS"] = parse_fernet_keys(fernet_raw)
     return settings
+
+
+def web_server(environ: dict[str, str] | None = None) -> dict[str, int]:
+    """gunicorn's settings, for gunicorn.conf.py: the port, processes and threads per process."""
+    env = os.environ if environ is None else environ
+    return {
+        "port": _whole_number("PORT", env.get("PORT"), 8000, 65535),
+        "workers": _whole_number("WEB_CONCURRENCY", env.get("WEB_CONCURRENCY"), 2),
+        "threads": _whole_number("WEB_THREADS", env.get("WEB_THREADS"), 8),
+    }
 
 
 def derived(config: dict[str, Any]) -> dict[str, Any]:

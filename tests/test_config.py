@@ -235,6 +235,15 @@ def test_processes_creating_keys_together_share_one_generated_key(tmp_path):
     ]
 
 
+def test_gunicorn_settings_have_their_defaults_and_checks_here():
+    assert config.web_server({}) == {"port": 8000, "workers": 2, "threads": 8}
+    chosen = {"PORT": "5000", "WEB_CONCURRENCY": "3", "WEB_THREADS": "4"}
+    assert config.web_server(chosen) == {"port": 5000, "workers": 3, "threads": 4}
+    for name, value in [("PORT", "70000"), ("WEB_CONCURRENCY", "two"), ("WEB_THREADS", "0")]:
+        with pytest.raises(ConfigurationError, match=f"{name} must be a whole number"):
+            config.web_server({name: value})
+
+
 def test_every_setting_is_in_the_readme():
     from pathlib import Path
 
