@@ -35,6 +35,7 @@ from served import served  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench import console_environ, database_for  # noqa: E402
+from consoleapp.config import web_server  # noqa: E402
 
 SCRIPT = ROOT / "bench" / "deliveries.lua"
 SECRET = "bench-receiver-secret-key-123"
@@ -146,7 +147,7 @@ def main() -> None:
             work / "logs",
             web_workers=2,
             task_workers=1,
-            threads=int(os.environ.get("WEB_THREADS", "8")),
+            threads=web_server()["threads"],
             app="bench.bare:app",
         ) as running:
             person = Console(running.url)
