@@ -8,25 +8,23 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import (
-    accounts,
-    cli,
-    configuration,
-    events_api,
-    faults,
-    models,  # noqa: F401 - registers the sandbox tables
-    provision,
-    views,
-    world_models,  # noqa: F401 - registers the simulated license's tables
-)
+from . import cli
+from .accounts import models as accounts_models  # noqa: F401 - registers the sandbox tables
+from .accounts import provisioning
+from .accounts import views as accounts
+from .configuration_api import faults
+from .configuration_api import views as configuration_api
+from .pages import views as pages
+from .world import events_api
+from .world import models as world_models  # noqa: F401 - registers the simulated license's tables
 
 
 def init_app(app: Flask) -> None:
     """Register the sandbox's blueprints and commands."""
     app.register_blueprint(accounts.bp)
-    app.register_blueprint(configuration.bp)
+    app.register_blueprint(configuration_api.bp)
     app.register_blueprint(faults.bp)
-    app.register_blueprint(provision.bp)
-    app.register_blueprint(views.bp)
+    app.register_blueprint(provisioning.bp)
+    app.register_blueprint(pages.bp)
     app.register_blueprint(events_api.bp)
     cli.init_app(app)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from ..extensions import csrf, db
-from . import delivery, scenarios
-from .scenario_context import ScenarioError
-from .world_models import SandboxDelivery
+from ...extensions import csrf, db
+from .. import delivery
+from . import scenarios
+from .models import SandboxDelivery
+from .scenarios.context import ScenarioError
 
 bp = Blueprint("sandbox_api_events", __name__, url_prefix="/sandbox")
 csrf.exempt(bp)

@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..extensions import db
-from ..models import utcnow
-from . import scenarios_chats as chats
-from . import scenarios_config as config
-from . import scenarios_state as state
-from . import world
-from .models import SandboxClient
-from .scenario_context import PERFORMERS, Context, ScenarioError
+from ....extensions import db
+from ....models import utcnow
+from ...accounts.models import SandboxClient
+from .. import licenses
+from . import chats, configuration, state
+from .context import PERFORMERS, Context, ScenarioError
 
 
 @dataclass(frozen=True)
@@ -186,64 +184,94 @@ SCENARIOS: tuple[Scenario, ...] = (
         ("3.5",),
     ),
     _s(
-        "create_agent", "An agent is created", "Configuration", "agent_created", config.create_agent
+        "create_agent",
+        "An agent is created",
+        "Configuration",
+        "agent_created",
+        configuration.create_agent,
     ),
     _s(
         "approve_agent",
         "An agent is approved",
         "Configuration",
         "agent_approved",
-        config.approve_agent,
+        configuration.approve_agent,
     ),
     _s(
-        "update_agent", "An agent is updated", "Configuration", "agent_updated", config.update_agent
+        "update_agent",
+        "An agent is updated",
+        "Configuration",
+        "agent_updated",
+        configuration.update_agent,
     ),
     _s(
         "suspend_agent",
         "An agent is suspended",
         "Configuration",
         "agent_suspended",
-        config.suspend_agent,
+        configuration.suspend_agent,
     ),
     _s(
         "unsuspend_agent",
         "An agent is unsuspended",
         "Configuration",
         "agent_unsuspended",
-        config.unsuspend_agent,
+        configuration.unsuspend_agent,
     ),
     _s(
-        "delete_agent", "An agent is deleted", "Configuration", "agent_deleted", config.delete_agent
+        "delete_agent",
+        "An agent is deleted",
+        "Configuration",
+        "agent_deleted",
+        configuration.delete_agent,
     ),
-    _s("create_bot", "A bot is created", "Configuration", "bot_created", config.create_bot),
-    _s("update_bot", "A bot is updated", "Configuration", "bot_updated", config.update_bot),
-    _s("delete_bot", "A bot is deleted", "Configuration", "bot_deleted", config.delete_bot),
-    _s("create_group", "A group is created", "Configuration", "group_created", config.create_group),
-    _s("update_group", "A group is updated", "Configuration", "group_updated", config.update_group),
-    _s("delete_group", "A group is deleted", "Configuration", "group_deleted", config.delete_group),
-    _s("create_tag", "A tag is created", "Configuration", "tag_created", config.create_tag),
-    _s("update_tag", "A tag is updated", "Configuration", "tag_updated", config.update_tag),
-    _s("delete_tag", "A tag is deleted", "Configuration", "tag_deleted", config.delete_tag),
+    _s("create_bot", "A bot is created", "Configuration", "bot_created", configuration.create_bot),
+    _s("update_bot", "A bot is updated", "Configuration", "bot_updated", configuration.update_bot),
+    _s("delete_bot", "A bot is deleted", "Configuration", "bot_deleted", configuration.delete_bot),
+    _s(
+        "create_group",
+        "A group is created",
+        "Configuration",
+        "group_created",
+        configuration.create_group,
+    ),
+    _s(
+        "update_group",
+        "A group is updated",
+        "Configuration",
+        "group_updated",
+        configuration.update_group,
+    ),
+    _s(
+        "delete_group",
+        "A group is deleted",
+        "Configuration",
+        "group_deleted",
+        configuration.delete_group,
+    ),
+    _s("create_tag", "A tag is created", "Configuration", "tag_created", configuration.create_tag),
+    _s("update_tag", "A tag is updated", "Configuration", "tag_updated", configuration.update_tag),
+    _s("delete_tag", "A tag is deleted", "Configuration", "tag_deleted", configuration.delete_tag),
     _s(
         "create_auto_access",
         "An auto-access rule is added",
         "Configuration",
         "auto_accesses_updated",
-        config.create_auto_access,
+        configuration.create_auto_access,
     ),
     _s(
         "update_auto_access",
         "An auto-access rule is changed",
         "Configuration",
         "auto_accesses_updated",
-        config.update_auto_access,
+        configuration.update_auto_access,
     ),
     _s(
         "delete_auto_access",
         "An auto-access rule is deleted",
         "Configuration",
         "auto_accesses_updated",
-        config.delete_auto_access,
+        configuration.delete_auto_access,
     ),
 )
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
@@ -328,7 +356,7 @@ def clean_parameters(raw: Any) -> dict[str, Any]:
 
 
 def context(params: dict[str, Any], now: datetime | None = None) -> Context:
-    organization = world.organization_or_default(params.get("organization_id"))
+    organization = licenses.organization_or_default(params.get("organization_id"))
     if organization is None:
         raise ScenarioError("There is no such organization in the sandbox.", "not_found", 404)
     client_id = params.get("client_id")
@@ -336,7 +364,7 @@ def context(params: dict[str, Any], now: datetime | None = None) -> Context:
         if db.session.get(SandboxClient, client_id) is None:
             raise ScenarioError(f"There is no app with client_id {client_id!r}.", "not_found", 404)
     else:
-        installed = world.installed_clients(organization)
+        installed = licenses.installed_clients(organization)
         client_id = installed[0].id if installed else None
     performed_by = params.get("performed_by") or ("this_app" if client_id else "other_app")
     if performed_by == "this_app" and not client_id:

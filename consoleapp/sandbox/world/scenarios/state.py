@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..extensions import db
-from . import shapes, world
-from .scenario_context import Context, ScenarioError
-from .scenarios_chats import _namespace, active_chat, add_event, agent_id_in, thread_events
-from .world_models import SandboxChat, SandboxCustomer, SandboxThread
+from ....extensions import db
+from .. import licenses, shapes
+from ..models import SandboxChat, SandboxCustomer, SandboxThread
+from .chats import _namespace, active_chat, add_event, agent_id_in, thread_events
+from .context import Context, ScenarioError
 
 PROPERTY = "rating"
 
@@ -130,7 +130,10 @@ def set_thread_summary(ctx: Context) -> None:
 def update_chat_access(ctx: Context) -> None:
     chat, thread = active_chat(ctx)
     group_ids = sorted(
-        {*chat.access.get("group_ids", [0]), *[g.group_id for g in world.groups(ctx.organization)]}
+        {
+            *chat.access.get("group_ids", [0]),
+            *[g.group_id for g in licenses.groups(ctx.organization)],
+        }
     )
     chat.access = {"group_ids": group_ids}
     thread.access = {"group_ids": group_ids}
@@ -142,7 +145,9 @@ def add_user_to_chat(ctx: Context) -> None:
     chat, thread = active_chat(ctx)
     requester = agent_id_in(ctx, chat)
     present = set(chat.present_user_ids)
-    candidates = [item for item in world.agents(ctx.organization) if item.agent_id not in present]
+    candidates = [
+        item for item in licenses.agents(ctx.organization) if item.agent_id not in present
+    ]
     wanted = ctx.options.get("agent_id")
     agent = next((a for a in candidates if a.agent_id == wanted), None) if wanted else None
     agent = agent or (candidates[0] if candidates else None)
@@ -187,7 +192,7 @@ def remove_user_from_chat(ctx: Context) -> None:
 
 
 def _customer(ctx: Context) -> SandboxCustomer:
-    customers = world.customers(ctx.organization)
+    customers = licenses.customers(ctx.organization)
     if not customers:
         raise ScenarioError("This license has no customer yet.")
     return customers[0]
@@ -202,7 +207,7 @@ def update_customer_session_fields(ctx: Context) -> None:
         for chat in db.session.execute(
             db.select(SandboxChat).where(SandboxChat.customer_id == customer.id)
         ).scalars()
-        if world.current_thread(chat).active
+        if licenses.current_thread(chat).active
     ]
     base = {"id": customer.id, "session_fields": list(customer.session_fields)}
     if not active_chats:
@@ -210,14 +215,14 @@ def update_customer_session_fields(ctx: Context) -> None:
         return
     # LiveChat sends one delivery per active chat of the customer.
     for chat in active_chats:
-        thread = world.current_thread(chat)
+        thread = licenses.current_thread(chat)
         payload = dict(base, active_chat={"chat_id": chat.id, "thread_id": thread.id})
         ctx.emit("customer_session_fields_updated", payload, chat=chat)
 
 
 def new_customer(ctx: Context) -> None:
     customer = SandboxCustomer(
-        id=world.uuid_id(),
+        id=licenses.uuid_id(),
         organization_id=ctx.organization.id,
         name=str(ctx.options.get("text") or "New Visitor"),
         email=None,
@@ -233,7 +238,7 @@ def set_routing_status(ctx: Context) -> None:
     target = ctx.options.get("target") or "agent"
     status = ctx.options.get("status")
     if target == "bot":
-        bot = world.ensure_bot(ctx.organization, ctx.require_client())
+        bot = licenses.ensure_bot(ctx.organization, ctx.require_client())
         status = status or (
             "not accepting chats" if bot.routing_status == "accepting chats" else "accepting chats"
         )
@@ -242,7 +247,7 @@ def set_routing_status(ctx: Context) -> None:
     else:
         if status == "offline":
             raise ScenarioError("Only bots can be set offline; agents accept chats or not.")
-        agent = world.agent(ctx.organization, ctx.options.get("agent_id"))
+        agent = licenses.agent(ctx.organization, ctx.options.get("agent_id"))
         if agent is None:
             raise ScenarioError("No such agent on this license.", "not_found", 404)
         status = status or (

@@ -5,11 +5,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from ..extensions import db
+from ...extensions import db
+from ..accounts.models import SandboxClient, SandboxInstallation, SandboxWebhook
 from . import catalog, faults
-from .api_auth import Caller
-from .api_errors import ApiError, validation
-from .models import SandboxClient, SandboxInstallation, SandboxWebhook
+from .auth import Caller
+from .errors import ApiError, validation
 from .validation import (
     ID_MAX_LENGTH,
     optional_string,

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..crypto import EncryptedField, new_uid
-from ..extensions import db
-from ..models import utcnow
+from ...crypto import EncryptedField, new_uid
+from ...extensions import db
+from ...models import utcnow
 
 
 def digest(secret: str) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from .. import database
-from ..extensions import db
+from ... import database
+from ...extensions import db
 from .models import SandboxAccount, SandboxOrganization
 
 # Stable ids, so a reset sandbox keeps the ids people copied into scripts.

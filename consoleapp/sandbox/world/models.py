@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from ..models import utcnow
+from ...extensions import db
+from ...models import utcnow
 
 
 class SandboxAgent(db.Model):

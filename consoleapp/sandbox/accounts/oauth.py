@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from ..extensions import db
-from ..livechat.redirect_uris import accepts
-from ..models import utcnow
+from ...extensions import db
+from ...livechat.redirect_uris import accepts
+from ...models import utcnow
 from .credentials import needs_administrator
 from .models import (
     SandboxAccount,

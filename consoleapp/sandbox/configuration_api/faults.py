@@ -13,11 +13,11 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy import update
 
-from .. import database
-from ..extensions import csrf, db
-from ..models import utcnow
-from .api_errors import ApiError
-from .models import SandboxFault
+from ... import database
+from ...extensions import csrf, db
+from ...models import utcnow
+from ..accounts.models import SandboxFault
+from .errors import ApiError
 
 KINDS = {
     # kind: (unit of value, default value)

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import delivery, explain, seed
-from .catalog import CONFIGURATION_ACTIONS
-from .matching import Occurrence
-from .models import SandboxOrganization
-from .world_models import SandboxChat
+from ... import delivery
+from ...accounts import seed
+from ...accounts.models import SandboxOrganization
+from ...configuration_api.catalog import CONFIGURATION_ACTIONS
+from ...delivery import explain
+from ...delivery.matching import Occurrence
+from ..models import SandboxChat
 
 # "Another app": a client id that is not any sandbox client, so source_type says other_clients.
 OTHER_APP_CLIENT_ID = "0e5ca1ab1e0ddba11deadbeefcafe000"

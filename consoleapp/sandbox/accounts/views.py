@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..extensions import csrf, db
+from ...extensions import csrf, db
 from . import oauth
 from .models import SandboxAccount
 from .seed import accounts_by_organization

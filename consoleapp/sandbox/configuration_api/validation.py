@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import catalog
-from .api_errors import validation
+from .errors import validation
 
 URL_MAX_LENGTH = 500
 # Not documented by LiveChat; bounds that keep a stored webhook sane.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..extensions import db
-from . import shapes, world
-from .scenario_context import Context, ScenarioError
-from .world_models import SandboxChat, SandboxEvent, SandboxTag, SandboxThread
+from ....extensions import db
+from .. import licenses, shapes
+from ..models import SandboxChat, SandboxEvent, SandboxTag, SandboxThread
+from .context import Context, ScenarioError
 
 RICH_BUTTON = {"text": "Yes", "postback_id": "action_yes", "type": "url"}
 
@@ -38,7 +38,7 @@ def add_event(
     content: dict[str, Any] | None = None,
 ) -> SandboxEvent:
     item = SandboxEvent(
-        id=world.uuid_id(),
+        id=licenses.uuid_id(),
         thread_id=thread.id,
         chat_id=chat.id,
         type=kind,
@@ -59,20 +59,20 @@ def agent_id_in(ctx: Context, chat: SandboxChat) -> str:
     for user in chat.users:
         if user["type"] == "agent" and user.get("present"):
             return user["id"]
-    agent = world.agent(ctx.organization)
+    agent = licenses.agent(ctx.organization)
     if agent is None:
         raise ScenarioError("This license has no agent to act in the chat.")
     return agent.agent_id
 
 
 def start_chat(ctx: Context) -> SandboxChat:
-    customers = world.customers(ctx.organization)
-    agent = world.agent(ctx.organization)
+    customers = licenses.customers(ctx.organization)
+    agent = licenses.agent(ctx.organization)
     if not customers or agent is None:
         raise ScenarioError("This license has no customer or agent yet.")
     customer = customers[0]
     chat = SandboxChat(
-        id=world.chat_like_id(),
+        id=licenses.chat_like_id(),
         organization_id=ctx.organization.id,
         customer_id=customer.id,
         users=[
@@ -88,7 +88,7 @@ def start_chat(ctx: Context) -> SandboxChat:
     if ctx.source_client_id:
         thread_properties["source"] = {"client_id": ctx.source_client_id}
     thread = SandboxThread(
-        id=world.chat_like_id(),
+        id=licenses.chat_like_id(),
         chat_id=chat.id,
         active=True,
         properties=thread_properties,
@@ -115,7 +115,7 @@ def _named_or_latest_chat(ctx: Context, active: bool) -> SandboxChat:
                 f"Chat {ctx.chat_id} does not exist on this license.", "not_found", 404
             )
         return chat
-    chat = world.latest_chat(ctx.organization, active=active)
+    chat = licenses.latest_chat(ctx.organization, active=active)
     if chat is None:
         chat = start_chat(ctx)
         ctx.notes.append(
@@ -127,7 +127,7 @@ def _named_or_latest_chat(ctx: Context, active: bool) -> SandboxChat:
 def active_chat(ctx: Context) -> tuple[SandboxChat, SandboxThread]:
     """The chat named in the request, or the latest active one, or a new one."""
     chat = _named_or_latest_chat(ctx, active=True)
-    thread = world.current_thread(chat)
+    thread = licenses.current_thread(chat)
     if not thread.active:
         raise ScenarioError(f"Chat {chat.id} is closed; start a new chat.", "validation")
     ctx.chat_id = chat.id
@@ -138,7 +138,7 @@ def latest_thread(ctx: Context) -> tuple[SandboxChat, SandboxThread]:
     """The chat named, or the latest chat even if closed, and its latest thread: LiveChat lets
     agents tag and untag an archived thread, so a closed chat needs no new one."""
     chat = _named_or_latest_chat(ctx, active=False)
-    thread = world.current_thread(chat)
+    thread = licenses.current_thread(chat)
     note = f"Chat {chat.id} is closed, so its archived thread was used."
     if not thread.active and note not in ctx.notes:
         ctx.notes.append(note)
@@ -236,10 +236,10 @@ def press_rich_message_button(ctx: Context) -> None:
 
 def transfer_chat(ctx: Context) -> None:
     chat, thread = active_chat(ctx)
-    groups = world.groups(ctx.organization)
+    groups = licenses.groups(ctx.organization)
     target_group = groups[-1].group_id if groups else 0
     current = agent_id_in(ctx, chat)
-    others = [item for item in world.agents(ctx.organization) if item.agent_id != current]
+    others = [item for item in licenses.agents(ctx.organization) if item.agent_id != current]
     target = ctx.options.get("agent_id") or (others[0].agent_id if others else current)
     users = [dict(user, present=False) if user["id"] == current else user for user in chat.users]
     if not any(user["id"] == target for user in users):
@@ -283,7 +283,7 @@ def _tag_name(ctx: Context) -> str:
         )
     ).first()
     if not exists:
-        admin = world.agent(ctx.organization)
+        admin = licenses.agent(ctx.organization)
         db.session.add(
             SandboxTag(
                 organization_id=ctx.organization.id,

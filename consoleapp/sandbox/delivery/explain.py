@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..extensions import db
+from ...extensions import db
+from ..accounts.models import SandboxInstallation, SandboxWebhook
+from ..world.models import SandboxBot
 from .matching import Occurrence, filter_refusal
-from .models import SandboxInstallation, SandboxWebhook
-from .world_models import SandboxBot
 
 
 def _installation(client_id: str, organization_id: str) -> SandboxInstallation | None:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..extensions import db
-from .catalog import CONFIGURATION_ACTIONS
-from .models import SandboxInstallation, SandboxOrganization, SandboxWebhook
-from .world_models import SandboxBot, SandboxChat
+from ...extensions import db
+from ..accounts.models import SandboxInstallation, SandboxOrganization, SandboxWebhook
+from ..configuration_api.catalog import CONFIGURATION_ACTIONS
+from ..world.models import SandboxBot, SandboxChat
 
 
 def version_tuple(version: str) -> tuple[int, ...]:

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from ..extensions import csrf, db
-from ..livechat.redirect_uris import RedirectUriError, check_entry
+from ...extensions import csrf, db
+from ...livechat.redirect_uris import RedirectUriError, check_entry
 from .credentials import DEFAULT_PAT_SCOPES, create_client, create_pat, is_scope
 from .models import SandboxClient
 from .seed import administrator_of, first_organization

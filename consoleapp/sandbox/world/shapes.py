@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .world_models import (
+from .models import (
     SandboxAgent,
     SandboxBot,
     SandboxChat,

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..extensions import db
-from . import shapes, world
-from .scenario_context import Context, ScenarioError
-from .world_models import SandboxAgent, SandboxAutoAccess, SandboxBot, SandboxGroup, SandboxTag
+from ....extensions import db
+from .. import licenses, shapes
+from ..models import SandboxAgent, SandboxAutoAccess, SandboxBot, SandboxGroup, SandboxTag
+from .context import Context, ScenarioError
 
 
 def _domain(ctx: Context) -> str:
-    admin = world.agent(ctx.organization)
+    admin = licenses.agent(ctx.organization)
     return admin.agent_id.split("@", 1)[-1] if admin else "example.com"
 
 
 def _created_agents(ctx: Context) -> list[SandboxAgent]:
     # Only agents made by scenarios change; the license's own people stay as they are.
-    return [item for item in world.agents(ctx.organization) if item.account_id is None]
+    return [item for item in licenses.agents(ctx.organization) if item.account_id is None]
 
 
 def create_agent(ctx: Context) -> SandboxAgent:
-    number = len(world.agents(ctx.organization)) + 1
+    number = len(licenses.agents(ctx.organization)) + 1
     agent = SandboxAgent(
         organization_id=ctx.organization.id,
-        agent_id=f"agent{number}.{world.hex_id()[:6]}@{_domain(ctx)}",
+        agent_id=f"agent{number}.{licenses.hex_id()[:6]}@{_domain(ctx)}",
         name=f"Agent {number}",
         role="normal",
         awaiting_approval=bool(ctx.options.get("awaiting_approval", True)),
@@ -32,7 +32,7 @@ def create_agent(ctx: Context) -> SandboxAgent:
     )
     db.session.add(agent)
     db.session.flush()
-    groups = world.groups(ctx.organization)[:1]
+    groups = licenses.groups(ctx.organization)[:1]
     ctx.emit("agent_created", shapes.agent_configuration(agent, groups))
     return agent
 
@@ -89,7 +89,7 @@ def delete_agent(ctx: Context) -> None:
 
 def _bot(ctx: Context) -> SandboxBot:
     client_id = ctx.require_client()
-    bots = [item for item in world.bots(ctx.organization) if item.owner_client_id == client_id]
+    bots = [item for item in licenses.bots(ctx.organization) if item.owner_client_id == client_id]
     if bots:
         return bots[-1]
     ctx.notes.append("The app had no bot, so one was created first.")
@@ -99,7 +99,7 @@ def _bot(ctx: Context) -> SandboxBot:
 def create_bot(ctx: Context) -> SandboxBot:
     client_id = ctx.require_client()
     bot = SandboxBot(
-        id=world.hex_id(),
+        id=licenses.hex_id(),
         organization_id=ctx.organization.id,
         owner_client_id=client_id,
         name=str(ctx.options.get("text") or "Helper Bot"),
@@ -128,13 +128,15 @@ def delete_bot(ctx: Context) -> None:
 
 
 def create_group(ctx: Context) -> SandboxGroup:
-    existing = world.groups(ctx.organization)
+    existing = licenses.groups(ctx.organization)
     group = SandboxGroup(
         organization_id=ctx.organization.id,
         group_id=max((item.group_id for item in existing), default=-1) + 1,
         name=str(ctx.options.get("text") or "Billing"),
         language_code="en",
-        agent_priorities={agent.agent_id: "normal" for agent in world.agents(ctx.organization)[:1]},
+        agent_priorities={
+            agent.agent_id: "normal" for agent in licenses.agents(ctx.organization)[:1]
+        },
     )
     db.session.add(group)
     db.session.flush()
@@ -144,7 +146,7 @@ def create_group(ctx: Context) -> SandboxGroup:
 
 def _group(ctx: Context) -> SandboxGroup:
     # Group 0 ("General") can be neither renamed away nor deleted, as in LiveChat.
-    groups = [item for item in world.groups(ctx.organization) if item.group_id != 0]
+    groups = [item for item in licenses.groups(ctx.organization) if item.group_id != 0]
     if groups:
         return groups[-1]
     ctx.notes.append("No group to change, so one was created first.")
@@ -153,7 +155,7 @@ def _group(ctx: Context) -> SandboxGroup:
 
 def update_group(ctx: Context) -> None:
     group = _group(ctx)
-    priorities = {agent.agent_id: "first" for agent in world.agents(ctx.organization)[:1]}
+    priorities = {agent.agent_id: "first" for agent in licenses.agents(ctx.organization)[:1]}
     group.agent_priorities = {**group.agent_priorities, **priorities}
     ctx.emit("group_updated", {"id": group.group_id, "agent_priorities": priorities})
 
@@ -182,10 +184,10 @@ def _tag(ctx: Context, create: bool = False) -> SandboxTag:
         return tags[-1]
     if found is not None:
         raise ScenarioError(f"The tag {name!r} already exists.", "already_exists", 409)
-    author = world.agent(ctx.organization)
+    author = licenses.agent(ctx.organization)
     tag = SandboxTag(
         organization_id=ctx.organization.id,
-        name=name or f"feedback_{world.hex_id()[:4]}",
+        name=name or f"feedback_{licenses.hex_id()[:4]}",
         group_ids=[0],
         author_id=author.agent_id if author else "",
         created_at=ctx.now,
@@ -210,7 +212,9 @@ def create_tag(ctx: Context) -> None:
 
 def update_tag(ctx: Context) -> None:
     tag = _tag(ctx)
-    tag.group_ids = sorted({*tag.group_ids, *[g.group_id for g in world.groups(ctx.organization)]})
+    tag.group_ids = sorted(
+        {*tag.group_ids, *[g.group_id for g in licenses.groups(ctx.organization)]}
+    )
     ctx.emit("tag_updated", {"name": tag.name, "group_ids": tag.group_ids})
 
 
@@ -246,7 +250,7 @@ def _rule_json(rule: SandboxAutoAccess, status: str) -> dict[str, Any]:
 def create_auto_access(ctx: Context) -> SandboxAutoAccess:
     rules = _rules(ctx)
     rule = SandboxAutoAccess(
-        id=world.hex_id(),
+        id=licenses.hex_id(),
         organization_id=ctx.organization.id,
         description=str(ctx.options.get("text") or "Visitors from the pricing page"),
         access={"groups": [0]},

@@ -10,7 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from ..extensions import db
+from ...extensions import db
 from .models import SandboxAccount, SandboxClient, SandboxPersonalAccessToken, digest
 
 # What a provisioned client may ask for when no scopes are given: the webhook scopes the

@@ -20,13 +20,13 @@ from flask import Flask, current_app
 from huey import crontab
 from sqlalchemy import or_, update
 
-from ..crypto import SecretUnavailable
-from ..extensions import db, queue
-from ..models import utcnow
-from ..outbound.safe_http import HttpResult, SafeHttpClient
+from ...crypto import SecretUnavailable
+from ...extensions import db, queue
+from ...models import utcnow
+from ...outbound.safe_http import HttpResult, SafeHttpClient
+from ..accounts.models import SandboxWebhook
+from ..world.models import SandboxDelivery, SandboxDeliveryAttempt
 from .matching import Occurrence, envelope, matching_webhooks, with_secret
-from .models import SandboxWebhook
-from .world_models import SandboxDelivery, SandboxDeliveryAttempt
 
 log = logging.getLogger("consoleapp.sandbox.delivery")
 

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import joinedload
 
-from ..extensions import db
-from ..models import utcnow
-from .api_errors import ApiError
-from .credentials import grants
-from .models import (
+from ...extensions import db
+from ...models import utcnow
+from ..accounts.credentials import grants
+from ..accounts.models import (
     SandboxAccount,
     SandboxClient,
     SandboxOrganization,
@@ -20,6 +19,7 @@ from .models import (
     SandboxToken,
     digest,
 )
+from .errors import ApiError
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,12 @@ from wtforms import DecimalField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, Regexp
 
-from ..extensions import db
-from . import delivery, faults, scenarios, world
-from .models import SandboxClient, SandboxFault, SandboxInstallation, SandboxWebhook
-from .scenario_context import ScenarioError
+from ...extensions import db
+from .. import delivery
+from ..accounts.models import SandboxClient, SandboxFault, SandboxInstallation, SandboxWebhook
+from ..configuration_api import faults
+from ..world import licenses, scenarios
+from ..world.scenarios.context import ScenarioError
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -65,7 +67,7 @@ class FaultForm(FlaskForm):
 
 def _scenario_form(**kwargs: Any) -> ScenarioForm:
     form = ScenarioForm(**kwargs)
-    organizations = world.organizations()
+    organizations = licenses.organizations()
     form.organization_id.choices = [
         SelectChoice(org.id, f"{org.name} · {org.license_id}") for org in organizations
     ]
@@ -132,7 +134,7 @@ def _webhooks_by_client() -> dict[str, list[SandboxWebhook]]:
 @bp.get("/")
 def overview() -> str:
     context: dict[str, Any] = {
-        "organizations": world.organizations(),
+        "organizations": licenses.organizations(),
         "clients": list(
             db.session.execute(
                 db.select(SandboxClient).order_by(SandboxClient.created_at.desc())

@@ -9,11 +9,16 @@ import secrets
 import string
 import uuid
 
-from .. import database
-from ..extensions import db
-from . import seed
-from .models import SandboxAccount, SandboxClient, SandboxInstallation, SandboxOrganization
-from .world_models import (
+from ... import database
+from ...extensions import db
+from ..accounts import seed
+from ..accounts.models import (
+    SandboxAccount,
+    SandboxClient,
+    SandboxInstallation,
+    SandboxOrganization,
+)
+from .models import (
     SandboxAgent,
     SandboxBot,
     SandboxChat,

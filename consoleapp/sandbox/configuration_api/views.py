@@ -15,10 +15,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..extensions import csrf, db
+from ...extensions import csrf, db
 from . import catalog, faults, webhooks
-from .api_auth import Caller, authenticate
-from .api_errors import ApiError, validation
+from .auth import Caller, authenticate
+from .errors import ApiError, validation
 
 log = logging.getLogger("consoleapp.sandbox")
 
