@@ -9,14 +9,16 @@ from __future__ import annotations
 from flask import Flask
 
 from . import cli
-from .accounts import models as accounts_models  # noqa: F401 - registers the sandbox tables
+from .accounts import models as accounts_tables  # noqa: F401 - registers its tables
 from .accounts import provisioning
 from .accounts import views as accounts
 from .configuration_api import faults
+from .configuration_api import models as configuration_api_tables  # noqa: F401 - registers its tables
 from .configuration_api import views as configuration_api
+from .delivery import models as delivery_tables  # noqa: F401 - registers its tables
 from .pages import views as pages
 from .world import events_api
-from .world import models as world_models  # noqa: F401 - registers the simulated license's tables
+from .world import models as world_tables  # noqa: F401 - registers its tables
 
 
 def init_app(app: Flask) -> None:

@@ -24,9 +24,11 @@ from consoleapp.extensions import db, queue
 from consoleapp.models import utcnow
 from consoleapp.sandbox import delivery
 from consoleapp.sandbox.accounts import seed
-from consoleapp.sandbox.accounts.models import SandboxInstallation, SandboxWebhook
+from consoleapp.sandbox.accounts.models import SandboxInstallation
+from consoleapp.sandbox.configuration_api.models import SandboxWebhook
+from consoleapp.sandbox.delivery.models import SandboxDelivery
 from consoleapp.sandbox.world import licenses
-from consoleapp.sandbox.world.models import SandboxChat, SandboxDelivery
+from consoleapp.sandbox.world.models import SandboxChat
 from support import ThreadedWorker, run_queued_tasks
 
 

@@ -19,10 +19,11 @@ from fixtures_world import (
 )
 
 from consoleapp.extensions import db
-from consoleapp.sandbox.accounts.models import SandboxWebhook
+from consoleapp.sandbox.configuration_api.models import SandboxWebhook
 from consoleapp.sandbox.delivery.matching import CONFIGURATION_ACTIONS, with_secret
+from consoleapp.sandbox.delivery.models import SandboxDelivery
 from consoleapp.sandbox.world import licenses, scenarios
-from consoleapp.sandbox.world.models import SandboxChat, SandboxDelivery
+from consoleapp.sandbox.world.models import SandboxChat
 
 URL = "http://127.0.0.1:9/hooks"
 # Payload keys the samples mark optional or leave out while livechat-api.md §3.2 lists them.

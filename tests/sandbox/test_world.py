@@ -15,15 +15,11 @@ from fixtures_world import (
 )
 
 from consoleapp.extensions import db
-from consoleapp.sandbox.accounts.models import SandboxFault, SandboxOrganization
+from consoleapp.sandbox.accounts.models import SandboxOrganization
+from consoleapp.sandbox.configuration_api.models import SandboxFault
+from consoleapp.sandbox.delivery.models import SandboxDelivery
 from consoleapp.sandbox.world import licenses
-from consoleapp.sandbox.world.models import (
-    SandboxAgent,
-    SandboxBot,
-    SandboxCustomer,
-    SandboxDelivery,
-    SandboxGroup,
-)
+from consoleapp.sandbox.world.models import SandboxAgent, SandboxBot, SandboxCustomer, SandboxGroup
 from support import sign_in
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import update
 from ... import database
 from ...extensions import csrf, db
 from ...models import utcnow
-from ..accounts.models import SandboxFault
 from .errors import ApiError
+from .models import SandboxFault
 
 KINDS = {
     # kind: (unit of value, default value)

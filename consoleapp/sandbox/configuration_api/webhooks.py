@@ -6,10 +6,11 @@ import secrets
 from typing import Any
 
 from ...extensions import db
-from ..accounts.models import SandboxClient, SandboxInstallation, SandboxWebhook
+from ..accounts.models import SandboxClient, SandboxInstallation
 from . import catalog, faults
 from .auth import Caller
 from .errors import ApiError, validation
+from .models import SandboxWebhook
 from .validation import (
     ID_MAX_LENGTH,
     optional_string,

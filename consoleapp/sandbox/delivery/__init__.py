@@ -24,9 +24,9 @@ from ...crypto import SecretUnavailable
 from ...extensions import db, queue
 from ...models import utcnow
 from ...outbound.safe_http import HttpResult, SafeHttpClient
-from ..accounts.models import SandboxWebhook
-from ..world.models import SandboxDelivery, SandboxDeliveryAttempt
+from ..configuration_api.models import SandboxWebhook
 from .matching import Occurrence, envelope, matching_webhooks, with_secret
+from .models import SandboxDelivery, SandboxDeliveryAttempt
 
 log = logging.getLogger("consoleapp.sandbox.delivery")
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ...extensions import db
-from ..accounts.models import SandboxInstallation, SandboxWebhook
+from ..accounts.models import SandboxInstallation
+from ..configuration_api.models import SandboxWebhook
 from ..world.models import SandboxBot
 from .matching import Occurrence, filter_refusal
 

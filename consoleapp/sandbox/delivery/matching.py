@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from ...extensions import db
-from ..accounts.models import SandboxInstallation, SandboxOrganization, SandboxWebhook
+from ..accounts.models import SandboxInstallation, SandboxOrganization
 from ..configuration_api.catalog import CONFIGURATION_ACTIONS
+from ..configuration_api.models import SandboxWebhook
 from ..world.models import SandboxBot, SandboxChat
 
 

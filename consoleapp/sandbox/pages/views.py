@@ -17,8 +17,9 @@ from wtforms.validators import NumberRange, Optional, Regexp
 
 from ...extensions import db
 from .. import delivery
-from ..accounts.models import SandboxClient, SandboxFault, SandboxInstallation, SandboxWebhook
+from ..accounts.models import SandboxClient, SandboxInstallation
 from ..configuration_api import faults
+from ..configuration_api.models import SandboxFault, SandboxWebhook
 from ..world import licenses, scenarios
 from ..world.scenarios.context import ScenarioError
 

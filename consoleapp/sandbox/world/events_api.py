@@ -11,8 +11,8 @@ from flask import Blueprint, Response, abort, jsonify, request
 
 from ...extensions import csrf, db
 from .. import delivery
+from ..delivery.models import SandboxDelivery
 from . import scenarios
-from .models import SandboxDelivery
 from .scenarios.context import ScenarioError
 
 bp = Blueprint("sandbox_api_events", __name__, url_prefix="/sandbox")
