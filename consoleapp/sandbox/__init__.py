@@ -6,7 +6,7 @@ the console reaches it over HTTP, exactly as it reaches LiveChat.
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
 
 from . import cli
 from .accounts import models as accounts_tables  # noqa: F401 - registers its tables
@@ -20,9 +20,15 @@ from .pages import views as pages
 from .world import events_api
 from .world import models as world_tables  # noqa: F401 - registers its tables
 
+# The stylesheet shared by the sandbox's pages and its accounts server, at /sandbox/static/.
+assets = Blueprint(
+    "sandbox_assets", __name__, static_folder="static", static_url_path="/sandbox/static"
+)
+
 
 def init_app(app: Flask) -> None:
     """Register the sandbox's blueprints and commands."""
+    app.register_blueprint(assets)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(configuration_api.bp)
     app.register_blueprint(faults.bp)

@@ -14,7 +14,9 @@ from . import oauth
 from .models import SandboxAccount
 from .seed import accounts_by_organization
 
-bp = Blueprint("sandbox_accounts", __name__, url_prefix="/sandbox/accounts")
+bp = Blueprint(
+    "sandbox_accounts", __name__, url_prefix="/sandbox/accounts", template_folder="templates"
+)
 
 OOOPS_DESCRIPTIONS = {
     "unauthorized_client": "The application could not be authorized.",

@@ -21,7 +21,7 @@ from ..world import licenses, scenarios
 from ..world.scenarios.context import ScenarioError
 from .forms import FaultForm, ScenarioForm
 
-bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox", template_folder="templates")
 
 # The page's choices, kept in the query string from one press to the next.
 SETTINGS = ("organization_id", "client_id", "performed_by", "author_type")
