@@ -20,9 +20,14 @@ from .pages import views as pages
 from .world import events_api
 from .world import models as world_tables  # noqa: F401 - registers its tables
 
-# The stylesheet shared by the sandbox's pages and its accounts server, at /sandbox/static/.
+# The layout and stylesheet shared by the sandbox's pages and its accounts server; the
+# stylesheet is served at /sandbox/static/.
 assets = Blueprint(
-    "sandbox_assets", __name__, static_folder="static", static_url_path="/sandbox/static"
+    "sandbox_assets",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/sandbox/static",
 )
 
 
