@@ -1,7 +1,13 @@
 """The LiveChat sandbox: LiveChat's accounts server, Configuration API and webhook delivery.
 
-Mounted under ``/sandbox`` only in sandbox mode. Nothing outside this package imports from it;
-the console reaches it over HTTP, exactly as it reaches LiveChat.
+Mounted under ``/sandbox`` only in sandbox mode, by the console's factory; nothing else in the
+console imports from it, and the console reaches it over HTTP, exactly as it reaches LiveChat.
+
+- ``accounts/``: the accounts server (sign-in, consent, tokens) and apps' credentials
+- ``configuration_api/``: the webhook methods, their rules and errors, and injected faults
+- ``world/``: the simulated licenses and the scenarios that make something happen on them
+- ``delivery/``: which webhooks an event reaches, and sending them with LiveChat's retries
+- ``pages/``: the sandbox's own pages; ``templates/`` and ``static/`` hold their frame and look
 """
 
 from __future__ import annotations
