@@ -395,8 +395,8 @@ def live(live_server_factory):
 
 def install_in_sandbox(live, app_id: int) -> None:
     """Stands in for the install flow: the app on the sandbox's first license, webhooks on."""
-    from consoleapp.sandbox import seed
-    from consoleapp.sandbox.models import SandboxInstallation
+    from consoleapp.sandbox.accounts import seed
+    from consoleapp.sandbox.accounts.models import SandboxInstallation
 
     with live.app.app_context():
         item = db.session.get(App, app_id)

@@ -11,9 +11,9 @@ from flask.cli import AppGroup
 
 from ..extensions import db
 from ..livechat.redirect_uris import RedirectUriError, check_entry
-from . import models
-from .credentials import DEFAULT_PAT_SCOPES, create_client, create_pat, is_scope
-from .seed import administrator_of, ensure_seeded, first_organization
+from .accounts import models
+from .accounts.credentials import DEFAULT_PAT_SCOPES, create_client, create_pat, is_scope
+from .accounts.seed import administrator_of, ensure_seeded, first_organization
 
 sandbox_cli = AppGroup("sandbox", help="Manage the built-in LiveChat sandbox.")
 

@@ -16,8 +16,9 @@ from local_receiver import Receiver, running_receiver
 
 from consoleapp.extensions import db
 from consoleapp.models import utcnow
-from consoleapp.sandbox import seed
-from consoleapp.sandbox.models import SandboxClient, SandboxInstallation, SandboxWebhook
+from consoleapp.sandbox.accounts import seed
+from consoleapp.sandbox.accounts.models import SandboxClient, SandboxInstallation
+from consoleapp.sandbox.configuration_api.models import SandboxWebhook
 
 SAMPLES = Path("/work/shared/livechat-samples")
 ACME = seed.organization_id("acme")

@@ -14,8 +14,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from consoleapp.extensions import db
-from consoleapp.sandbox import credentials, seed
-from consoleapp.sandbox.models import SandboxAccount, SandboxInstallation, SandboxWebhook
+from consoleapp.sandbox.accounts import credentials, seed
+from consoleapp.sandbox.accounts.models import SandboxAccount, SandboxInstallation
+from consoleapp.sandbox.configuration_api.models import SandboxWebhook
 
 REDIRECT_URI = "https://console.example/oauth/callback"
 ADA = seed.account_id("acme", "ada")

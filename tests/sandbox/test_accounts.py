@@ -22,9 +22,7 @@ from sandbox_helpers import (
 )
 
 from consoleapp.extensions import db
-from consoleapp.sandbox.models import (
-    SandboxAuthorizationCode,
-)
+from consoleapp.sandbox.accounts.models import SandboxAuthorizationCode
 
 # -- authorize page --------------------------------------------------------------------------
 

@@ -24,10 +24,7 @@ from sandbox_helpers import (
 
 from consoleapp.extensions import db
 from consoleapp.models import utcnow
-from consoleapp.sandbox.models import (
-    SandboxAuthorizationCode,
-    SandboxToken,
-)
+from consoleapp.sandbox.accounts.models import SandboxAuthorizationCode, SandboxToken
 
 # -- /v2/token: authorization_code ---------------------------------------------------------
 

@@ -17,7 +17,7 @@ from sandbox_helpers import (
 )
 
 from consoleapp.extensions import db
-from consoleapp.sandbox.models import SandboxWebhook
+from consoleapp.sandbox.configuration_api.models import SandboxWebhook
 
 LISTED_KEYS = {"id", "url", "action", "filters", "owner_client_id", "type"}
 

@@ -105,7 +105,7 @@ def test_rw_scope_covers_ro(app, client, sandbox: Sandbox):
 
 def test_revoked_pat_is_refused(app, client, sandbox: Sandbox):
     from consoleapp.models import utcnow
-    from consoleapp.sandbox.models import SandboxPersonalAccessToken
+    from consoleapp.sandbox.accounts.models import SandboxPersonalAccessToken
 
     with app.app_context():
         for pat in db.session.execute(db.select(SandboxPersonalAccessToken)).scalars():
@@ -298,7 +298,7 @@ def test_oversized_body(client, sandbox: Sandbox):
 
 
 def test_unexpected_failure_is_internal_and_stores_nothing(app, client, sandbox, monkeypatch):
-    from consoleapp.sandbox import webhooks
+    from consoleapp.sandbox.configuration_api import webhooks
 
     def explode() -> None:
         raise RuntimeError("boom")

@@ -22,9 +22,13 @@ from local_receiver import Answer, closed_port
 
 from consoleapp.extensions import db, queue
 from consoleapp.models import utcnow
-from consoleapp.sandbox import delivery, seed, world
-from consoleapp.sandbox.models import SandboxInstallation, SandboxWebhook
-from consoleapp.sandbox.world_models import SandboxChat, SandboxDelivery
+from consoleapp.sandbox import delivery
+from consoleapp.sandbox.accounts import seed
+from consoleapp.sandbox.accounts.models import SandboxInstallation
+from consoleapp.sandbox.configuration_api.models import SandboxWebhook
+from consoleapp.sandbox.delivery.models import SandboxDelivery
+from consoleapp.sandbox.world import licenses
+from consoleapp.sandbox.world.models import SandboxChat
 from support import ThreadedWorker, run_queued_tasks
 
 
@@ -248,7 +252,7 @@ def test_an_event_that_rolls_back_queues_nothing(sandbox_app):
     client_id = add_client(sandbox_app)
     add_webhook(sandbox_app, client_id, "incoming_chat", "http://127.0.0.1:9/")
     with sandbox_app.app_context():
-        from consoleapp.sandbox import scenarios
+        from consoleapp.sandbox.world import scenarios
 
         scenarios.run("start_chat", None)
         db.session.rollback()
@@ -325,8 +329,8 @@ def test_my_bots_fires_when_the_apps_bot_is_in_the_chat(sandbox_app):
     chat_id = simulate(client, "start_chat")["chat_id"]
     assert simulate(client, "send_message")["deliveries"] == []
     with sandbox_app.app_context():
-        organization = world.organization_or_default(ACME)
-        bot = world.ensure_bot(organization, client_id)
+        organization = licenses.organization_or_default(ACME)
+        bot = licenses.ensure_bot(organization, client_id)
         chat = db.session.get(SandboxChat, chat_id)
         chat.users = [*chat.users, {"id": bot.id, "type": "agent", "present": True}]
         db.session.commit()

@@ -10,7 +10,7 @@ import requests
 from sandbox_helpers import Sandbox, api, error_of, provision, webhook_body
 
 from consoleapp.extensions import db
-from consoleapp.sandbox.models import SandboxFault, SandboxWebhook
+from consoleapp.sandbox.configuration_api.models import SandboxFault, SandboxWebhook
 
 
 def set_fault(client, **body):

@@ -29,7 +29,7 @@ from sandbox_helpers import (
 
 from consoleapp.extensions import db
 from consoleapp.sandbox import delivery
-from consoleapp.sandbox.models import SandboxAuthorizationCode
+from consoleapp.sandbox.accounts.models import SandboxAuthorizationCode
 
 # -- §1.1 lifecycle headers -----------------------------------------------------------------
 

@@ -9,8 +9,9 @@ import pytest
 from sandbox_helpers import ACME, ADA, REDIRECT_URI, api, authorize_params, error_of, provision
 
 from consoleapp.extensions import db
-from consoleapp.sandbox.models import SandboxClient, SandboxOrganization, SandboxWebhook
-from consoleapp.sandbox.seed import ensure_seeded
+from consoleapp.sandbox.accounts.models import SandboxClient, SandboxOrganization
+from consoleapp.sandbox.accounts.seed import ensure_seeded
+from consoleapp.sandbox.configuration_api.models import SandboxWebhook
 
 
 def test_provision_returns_a_ready_app(app, client):

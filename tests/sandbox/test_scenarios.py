@@ -19,10 +19,11 @@ from fixtures_world import (
 )
 
 from consoleapp.extensions import db
-from consoleapp.sandbox import scenarios, world
-from consoleapp.sandbox.matching import CONFIGURATION_ACTIONS, with_secret
-from consoleapp.sandbox.models import SandboxWebhook
-from consoleapp.sandbox.world_models import SandboxChat, SandboxDelivery
+from consoleapp.sandbox.configuration_api.models import SandboxWebhook
+from consoleapp.sandbox.delivery.matching import CONFIGURATION_ACTIONS, with_secret
+from consoleapp.sandbox.delivery.models import SandboxDelivery
+from consoleapp.sandbox.world import licenses, scenarios
+from consoleapp.sandbox.world.models import SandboxChat
 
 URL = "http://127.0.0.1:9/hooks"
 # Payload keys the samples mark optional or leave out while livechat-api.md §3.2 lists them.
@@ -284,7 +285,7 @@ def test_tagging_a_closed_chat_tags_its_archived_thread(sandbox_app):
     assert [item["action"] for item in untagged["caused"]] == ["thread_untagged"]
     with sandbox_app.app_context():
         chat = db.session.get(SandboxChat, chat_id)
-        thread = world.current_thread(chat)
+        thread = licenses.current_thread(chat)
         assert not thread.active and thread.tags == []
         assert db.session.execute(db.select(db.func.count(SandboxChat.id))).scalar_one() == 1
 

@@ -19,8 +19,8 @@ from fixtures_world import (
 
 from consoleapp.extensions import db
 from consoleapp.models import utcnow
-from consoleapp.sandbox.models import SandboxClient, SandboxInstallation
-from consoleapp.sandbox.world_models import SandboxBot
+from consoleapp.sandbox.accounts.models import SandboxClient, SandboxInstallation
+from consoleapp.sandbox.world.models import SandboxBot
 
 URL = "http://127.0.0.1:9/hooks"
 

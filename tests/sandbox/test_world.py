@@ -15,15 +15,11 @@ from fixtures_world import (
 )
 
 from consoleapp.extensions import db
-from consoleapp.sandbox import world
-from consoleapp.sandbox.models import SandboxFault, SandboxOrganization
-from consoleapp.sandbox.world_models import (
-    SandboxAgent,
-    SandboxBot,
-    SandboxCustomer,
-    SandboxDelivery,
-    SandboxGroup,
-)
+from consoleapp.sandbox.accounts.models import SandboxOrganization
+from consoleapp.sandbox.configuration_api.models import SandboxFault
+from consoleapp.sandbox.delivery.models import SandboxDelivery
+from consoleapp.sandbox.world import licenses
+from consoleapp.sandbox.world.models import SandboxAgent, SandboxBot, SandboxCustomer, SandboxGroup
 from support import sign_in
 
 
@@ -33,34 +29,34 @@ def _count(model) -> int:
 
 def test_world_is_seeded_once(sandbox_app):
     with sandbox_app.app_context():
-        world.ensure_world()
+        licenses.ensure_world()
         db.session.commit()
         counts = [_count(model) for model in (SandboxAgent, SandboxGroup, SandboxCustomer)]
-        world.ensure_world()
+        licenses.ensure_world()
         db.session.commit()
         assert [_count(m) for m in (SandboxAgent, SandboxGroup, SandboxCustomer)] == counts
         for organization_id in (ACME, GLOBEX):
             organization = db.session.get(SandboxOrganization, organization_id)
-            roles = sorted(agent.role for agent in world.agents(organization))
+            roles = sorted(agent.role for agent in licenses.agents(organization))
             assert roles == ["administrator", "normal"]
-            assert [group.group_id for group in world.groups(organization)] == [0, 1]
-            assert len(world.customers(organization)) == 2
+            assert [group.group_id for group in licenses.groups(organization)] == [0, 1]
+            assert len(licenses.customers(organization)) == 2
 
 
 def test_a_clients_bot_is_created_once_per_license(sandbox_app):
     client_id = add_client(sandbox_app)
     with sandbox_app.app_context():
-        organization = world.organization_or_default(ACME)
-        first = world.ensure_bot(organization, client_id)
-        again = world.ensure_bot(organization, client_id)
+        organization = licenses.organization_or_default(ACME)
+        first = licenses.ensure_bot(organization, client_id)
+        again = licenses.ensure_bot(organization, client_id)
         assert first.id == again.id and len(first.id) == 32
         assert first.owner_client_id == client_id
         assert _count(SandboxBot) == 1
 
 
 def test_ids_have_livechats_shapes():
-    assert re.fullmatch(r"[A-Z0-9]{10}", world.chat_like_id())
-    assert re.fullmatch(r"[0-9a-f]{32}", world.hex_id())
+    assert re.fullmatch(r"[A-Z0-9]{10}", licenses.chat_like_id())
+    assert re.fullmatch(r"[0-9a-f]{32}", licenses.hex_id())
 
 
 def test_overview_shows_licenses_apps_webhooks_and_deliveries(sandbox_app):
@@ -84,7 +80,7 @@ def test_overview_is_read_only(sandbox_app):
 
 
 def test_scenarios_page_has_a_button_per_scenario(sandbox_app):
-    from consoleapp.sandbox import scenarios
+    from consoleapp.sandbox.world import scenarios
 
     html = sandbox_app.test_client().get("/sandbox/scenarios").get_data(as_text=True)
     for item in scenarios.SCENARIOS:

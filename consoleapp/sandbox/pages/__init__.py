@@ -1,0 +1,1 @@
+"""The sandbox's own pages: an overview, scenario buttons and fault injection."""

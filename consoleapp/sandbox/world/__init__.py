@@ -1,0 +1,2 @@
+"""The simulated licenses: their agents, bots, groups, customers and chats, and the scenarios
+that make something happen on them."""
