@@ -239,7 +239,7 @@ def test_the_tab_links_here_and_the_page_polls_its_status(app, owner):
     page = owner.get(f"/apps/{app_id}/test/").get_data(as_text=True)
     assert f'<a href="/apps/{app_id}/test/" aria-current="page">Install &amp; test</a>' in page
     assert f'data-status-url="/apps/{app_id}/test/status"' in page
-    assert 'src="/static/js/testing.js"' in page
+    assert 'src="/static/js/checklist.js"' in page
 
 
 def test_a_viewer_sees_the_checklist_but_may_not_start_events(app_factory):

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, insert
-from test_testing_page import deliver, rows_of, seed_app
+from test_checklist_page import deliver, rows_of, seed_app
 
 from consoleapp.extensions import db
 from consoleapp.models import Delivery, Installation, RegisteredWebhook, WebhookSet, utcnow
-from consoleapp.services import testing, trigger_arrivals
+from consoleapp.services import checklist, trigger_arrivals
 from support import delivery_body
 
 SECRET = "set-secret-key-value"
@@ -207,7 +207,9 @@ def _test_started(app, app_id: int) -> None:
         from consoleapp.services import audit
 
         user = db.session.execute(db.select(User)).scalar_one()
-        audit.record(user, testing.TEST_STARTED, "Helpdesk", app_id=app_id, trigger="incoming_chat")
+        audit.record(
+            user, checklist.TEST_STARTED, "Helpdesk", app_id=app_id, trigger="incoming_chat"
+        )
         db.session.commit()
 
 
@@ -277,7 +279,7 @@ def test_a_304_does_not_work_the_checklist_out(app, owner, monkeypatch):
     def not_now(*args: object) -> None:
         raise AssertionError("the checklist was worked out for a 304")
 
-    monkeypatch.setattr(testing, "checklist", not_now)
+    monkeypatch.setattr(checklist, "for_app", not_now)
     assert poll(owner, app_id, version).status_code == 304
 
 

@@ -265,4 +265,4 @@ def test_the_next_unverified_fact_holds_the_primary_button(sandboxed):
         db.session.commit()
     page = page_of(client, f"/apps/{app_id}/test/")
     assert primary_labels(page) == ["A customer starts a chat", "A customer sends a message"]
-    assert 'src="/static/js/testing_outcome.js"' in page
+    assert 'src="/static/js/checklist_outcome.js"' in page

@@ -500,7 +500,7 @@ def test_what_page_scripts_poll_answers_401_json_once_signed_out(app, client, ow
 def test_page_scripts_stop_polling_on_401_and_say_so():
     """The scripts' side of the 401 (a browser test shows it on a page)."""
     scripts = Path(__file__).resolve().parents[1] / "static" / "js"
-    for name in ("inbox.js", "install.js", "registration.js", "testing.js"):
+    for name in ("inbox.js", "install.js", "registration.js", "checklist.js"):
         source = (scripts / name).read_text()
         assert "response.status === 401" in source, name
         assert "window.consoleSignedOut()" in source, name

@@ -238,7 +238,7 @@ def _trigger_rows(app: App, webhook_sets: list[WebhookSet]) -> list[Check]:
     return rows
 
 
-def checklist(app: App) -> Checklist:
+def for_app(app: App) -> Checklist:
     webhook_sets = sets.list_sets(app)
     installation = current_installation(app.id)
     setup = [

@@ -9,6 +9,7 @@ from . import (
     apps,
     audit,
     auth,
+    checklist,
     errors,
     filters,
     headers,
@@ -17,7 +18,6 @@ from . import (
     receiver,
     registration,
     team,
-    testing,
     wizard,
 )
 
@@ -37,4 +37,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(wizard.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(install.bp)
-    app.register_blueprint(testing.bp)
+    app.register_blueprint(checklist.bp)

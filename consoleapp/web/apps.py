@@ -94,7 +94,7 @@ def next_step_after_authorization(app: App) -> NextStep | None:
         return NextStep("Next: Webhooks", url_for("wizard.new_set", app_id=app.id))
     if progress.next_set is not None:
         return NextStep("Next: finish the webhook set", step_url(progress.next_set))
-    return NextStep("Next: Install & test", url_for("testing.show_checklist", app_id=app.id))
+    return NextStep("Next: Install & test", url_for("checklist.show_checklist", app_id=app.id))
 
 
 def filled_by_sandbox(app: App) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..services.testing import BAD, OK, Check, Checklist, TestEvent, took
+from ..services.checklist import BAD, OK, Check, Checklist, TestEvent, took
 
 # Scenarios whose author the trigger's filters choose (the sandbox's own title says "customer
 # or agent"): the button says which one it will be.
