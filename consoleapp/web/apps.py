@@ -32,7 +32,7 @@ def list_apps():
 
 @bp.route("/new", methods=["GET", "POST"])
 @editor_required
-def create_app():
+def new_app():
     form = AppNameForm()
     if form.validate_on_submit():
         try:
