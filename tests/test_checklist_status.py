@@ -15,7 +15,7 @@ from test_checklist_page import deliver, rows_of, seed_app
 
 from consoleapp.extensions import db
 from consoleapp.models import Delivery, Installation, RegisteredWebhook, WebhookSet, utcnow
-from consoleapp.services import checklist, trigger_arrivals
+from consoleapp.services import checklist, sandbox_events, trigger_arrivals
 from support import delivery_body
 
 SECRET = "set-secret-key-value"
@@ -208,7 +208,7 @@ def _test_started(app, app_id: int) -> None:
 
         user = db.session.execute(db.select(User)).scalar_one()
         audit.record(
-            user, checklist.TEST_STARTED, "Helpdesk", app_id=app_id, trigger="incoming_chat"
+            user, sandbox_events.TEST_STARTED, "Helpdesk", app_id=app_id, trigger="incoming_chat"
         )
         db.session.commit()
 

@@ -1,8 +1,8 @@
-"""Install & test: the checklist of verified facts, and test events the sandbox makes happen.
+"""Install & test's checklist: the facts that turn green as they are verified.
 
-Each fact is read from the database (the app, its registered webhooks, its installation and
-the deliveries its inbox got), so the checklist is the same after a reload, on any process.
-A test event is remembered as an audit event: when it started is when the clock starts.
+Each fact is read from the database (the app, its registered webhooks, its installation, the
+test events started and the deliveries its inbox got), so the checklist is the same after a
+reload, on any process. The web layer says how a fact looks (``web/presenters.py``).
 """
 
 from __future__ import annotations
@@ -13,26 +13,25 @@ from typing import Any
 
 from ..extensions import db
 from ..livechat import catalog
-from ..models import (
-    App,
-    AuditEvent,
-    Installation,
-    RegistrationState,
-    User,
-    WebhookSet,
-    WebhookTrigger,
-    utcnow,
-)
-from ..sandbox_client import SandboxEventError, SandboxEvents, Scenario
-from . import audit
+from ..models import App, AuditEvent, Installation, RegistrationState, WebhookSet
 from . import trigger_arrivals as arrivals
 from . import webhook_sets as sets
+from .installation import current_installation
+from .sandbox_events import TEST_STARTED
 
 OK, WAIT, BAD = "ok", "wait", "bad"
-TEST_STARTED = "test.event_started"
 # Enough to find the latest start of every trigger of an app among recent test events.
 RECENT_STARTS = 500
-PERFORMERS = {"my_client": "this_app", "other_clients": "other_app", "system": "system"}
+
+
+@dataclass(frozen=True)
+class Elapsed:
+    """How long a trigger's first verified delivery took, from the test event that asked for
+    it or, without one, from the trigger's registration."""
+
+    start: datetime
+    end: datetime
+    since_test: bool
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,7 @@ class Check:
     how_to_fire: str = ""
     # When the trigger's first verified delivery came in (trigger rows only).
     verified_at: datetime | None = None
+    elapsed: Elapsed | None = None
 
 
 def _ok(key: str, title: str, detail: str = "", **extra: Any) -> Check:
@@ -95,17 +95,6 @@ class Checklist:
 
 
 # -- the setup facts ----------------------------------------------------------------------
-
-
-def current_installation(app_id: int) -> Installation | None:
-    """The app's latest installation that was not uninstalled."""
-    query = (
-        db.select(Installation)
-        .where(Installation.app_id == app_id, Installation.uninstalled_at.is_(None))
-        .order_by(Installation.installed_at.desc(), Installation.id.desc())
-        .limit(1)
-    )
-    return db.session.execute(query).scalar_one_or_none()
 
 
 def _authorization(app: App) -> Check:
@@ -183,29 +172,9 @@ def _registered_at(webhook_sets: list[WebhookSet]) -> dict[str, datetime]:
     return found
 
 
-def took(start: datetime, end: datetime) -> str:
-    seconds = max(0, round((end - start).total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
-
-
-def chosen_triggers(webhook_sets: list[WebhookSet]) -> dict[str, WebhookSet]:
-    """Each chosen trigger once, with the first set that chose it, in the sets' order."""
-    chosen: dict[str, WebhookSet] = {}
-    for webhook_set in webhook_sets:
-        for trigger in webhook_set.triggers:
-            chosen.setdefault(trigger.action, webhook_set)
-    return chosen
-
-
 def _trigger_rows(app: App, webhook_sets: list[WebhookSet]) -> list[Check]:
     starts, registered = started_tests(app.id), _registered_at(webhook_sets)
-    chosen = chosen_triggers(webhook_sets)
+    chosen = sets.chosen_triggers(webhook_sets)
     # The later of the two: a delivery before a re-registration proves nothing about it.
     since = {
         action: max(filter(None, (starts.get(action), registered.get(action))), default=None)
@@ -220,12 +189,11 @@ def _trigger_rows(app: App, webhook_sets: list[WebhookSet]) -> list[Check]:
         start, tested, found = since[action], starts.get(action), seen[action]
         by_test = tested is not None and start == tested
         if found.first_verified_at is not None:
-            after = "after the test started" if by_test else "after registration"
-            detail = "Event received, secret verified."
-            if start is not None:
-                detail = f"{detail[:-1]} {took(start, found.first_verified_at)} {after}."
             verified_at = found.first_verified_at
-            rows.append(_ok(f"trigger:{action}", title, detail, verified_at=verified_at, **extra))
+            elapsed = Elapsed(start, verified_at, by_test) if start is not None else None
+            detail = "Event received, secret verified."
+            key = f"trigger:{action}"
+            rows.append(_ok(key, title, detail, verified_at=verified_at, elapsed=elapsed, **extra))
         elif found.rejected:
             why = found.last_rejection or "rejected"
             detail = "A delivery came in and was refused; it is in the Inbox."
@@ -248,141 +216,3 @@ def for_app(app: App) -> Checklist:
         _license_webhooks(installation),
     ]
     return Checklist(setup, _trigger_rows(app, webhook_sets))
-
-
-def as_json(checks: Checklist) -> dict[str, Any]:
-    return {
-        "verified": checks.verified,
-        "total": checks.total,
-        "state": checks.state,
-        "rows": [
-            {
-                "key": row.key,
-                "title": row.title,
-                "pill": row.pill,
-                "label": row.label,
-                "detail": row.detail,
-            }
-            for row in checks.rows
-        ],
-    }
-
-
-# -- test events (sandbox mode) ---------------------------------------------------------------
-
-
-class EventRefused(ValueError):
-    """A test event the console will not start; the message says why."""
-
-
-@dataclass(frozen=True)
-class EventPlan:
-    """What to ask the sandbox for, read from the database before any HTTP call."""
-
-    app_id: int
-    app_name: str
-    action: str
-    api_version: str
-    parameters: dict[str, Any]
-    # Taken before the sandbox is asked: its delivery may arrive before the answer does.
-    started_at: datetime = field(default_factory=utcnow)
-
-
-def scenarios_by_trigger(scenarios: list[Scenario], version: str) -> dict[str, Scenario]:
-    """The first scenario that fires each trigger in this API version."""
-    found: dict[str, Scenario] = {}
-    for scenario in scenarios:
-        if scenario.versions and version not in scenario.versions:
-            continue
-        for action in scenario.triggers:
-            found.setdefault(action, scenario)
-    return found
-
-
-def filter_parameters(
-    trigger: WebhookTrigger, api_version: str, has_client: bool
-) -> dict[str, str]:
-    """Who makes the event happen, so that the trigger's filters let it through (or the test
-    would wait forever). The author is always said where the trigger has one, so the page can
-    say who it will be."""
-    filters, parameters = trigger.filters or {}, {}
-    known = catalog.trigger(api_version, trigger.action)
-    if filters.get("author_type") in ("customer", "agent"):
-        parameters["author_type"] = filters["author_type"]
-    elif known is not None and "author_type" in known.filters:
-        parameters["author_type"] = "customer"
-    performers = [PERFORMERS[s] for s in filters.get("source_type") or () if s in PERFORMERS]
-    if filters.get("only_my_chats"):
-        performers = ["this_app"]
-    if performers and (has_client or performers[0] != "this_app"):
-        parameters["performed_by"] = performers[0]
-    return parameters
-
-
-def _parameters(app: App, webhook_set: WebhookSet, action: str) -> dict[str, Any]:
-    parameters: dict[str, Any] = {}
-    if app.client_id:
-        parameters["client_id"] = app.client_id
-    installation = current_installation(app.id)
-    if installation is not None:
-        parameters["organization_id"] = installation.organization_id
-    trigger = next(t for t in webhook_set.triggers if t.action == action)
-    parameters.update(filter_parameters(trigger, webhook_set.api_version, bool(app.client_id)))
-    return parameters
-
-
-def plan_event(app: App, action: str) -> EventPlan:
-    webhook_set = chosen_triggers(sets.list_sets(app)).get(action)
-    if webhook_set is None:
-        raise EventRefused("This trigger is not chosen in any webhook set of the app.")
-    return EventPlan(
-        app.id, app.name, action, webhook_set.api_version, _parameters(app, webhook_set, action)
-    )
-
-
-@dataclass(frozen=True)
-class TestEvent:
-    """A trigger's button: the sandbox event that fires it, and who will make it happen."""
-
-    scenario: Scenario
-    parameters: dict[str, str]
-
-
-def buttons(app: App, scenarios: list[Scenario]) -> dict[str, TestEvent]:
-    """Per chosen trigger, the sandbox event that fires it in its set's API version."""
-    found = {}
-    for action, webhook_set in chosen_triggers(sets.list_sets(app)).items():
-        scenario = scenarios_by_trigger(scenarios, webhook_set.api_version).get(action)
-        if scenario is not None:
-            trigger = next(t for t in webhook_set.triggers if t.action == action)
-            parameters = filter_parameters(trigger, webhook_set.api_version, bool(app.client_id))
-            found[action] = TestEvent(scenario, parameters)
-    return found
-
-
-@dataclass(frozen=True)
-class FiredEvent:
-    scenario: Scenario
-    # Deliveries the sandbox queued for every app; none means nobody is listening.
-    deliveries: int
-
-
-def fire(plan: EventPlan, client: SandboxEvents) -> FiredEvent:
-    """Ask the sandbox for an event that fires the trigger. Call it with no transaction open."""
-    scenario = scenarios_by_trigger(client.list_scenarios(), plan.api_version).get(plan.action)
-    if scenario is None:
-        raise SandboxEventError("not_found", "the sandbox has no event that fires this trigger")
-    started = client.start_scenario(scenario.name, plan.parameters)
-    return FiredEvent(scenario, started.deliveries)
-
-
-def record_start(actor: User, plan: EventPlan, scenario: Scenario) -> None:
-    event = audit.record(
-        actor,
-        TEST_STARTED,
-        plan.app_name,
-        app_id=plan.app_id,
-        trigger=plan.action,
-        scenario=scenario.name,
-    )
-    event.created_at = plan.started_at

@@ -309,6 +309,17 @@ def installations_of(app: App) -> list[Installation]:
     )
 
 
+def current_installation(app_id: int) -> Installation | None:
+    """The app's latest installation that was not uninstalled."""
+    query = (
+        db.select(Installation)
+        .where(Installation.app_id == app_id, Installation.uninstalled_at.is_(None))
+        .order_by(Installation.installed_at.desc(), Installation.id.desc())
+        .limit(1)
+    )
+    return db.session.execute(query).scalar_one_or_none()
+
+
 def status(app: App) -> dict[str, Any]:
     rows = installations_of(app)
     return {

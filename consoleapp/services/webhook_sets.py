@@ -39,6 +39,15 @@ def list_sets(app: App) -> list[WebhookSet]:
     )
 
 
+def chosen_triggers(webhook_sets: list[WebhookSet]) -> dict[str, WebhookSet]:
+    """Each chosen trigger once, with the first set that chose it, in the sets' order."""
+    chosen: dict[str, WebhookSet] = {}
+    for webhook_set in webhook_sets:
+        for trigger in webhook_set.triggers:
+            chosen.setdefault(trigger.action, webhook_set)
+    return chosen
+
+
 def get_set(app: App, uid: str) -> WebhookSet | None:
     return db.session.execute(
         db.select(WebhookSet).where(WebhookSet.app_id == app.id, WebhookSet.uid == uid)

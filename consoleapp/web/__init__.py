@@ -15,6 +15,7 @@ from . import (
     headers,
     inbox,
     install,
+    presenters,
     receiver,
     registration,
     team,
@@ -26,6 +27,7 @@ def register_blueprints(app: Flask) -> None:
     headers.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    presenters.init_app(app)
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(apps.bp)

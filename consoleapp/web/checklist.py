@@ -22,8 +22,9 @@ from ..forms import ConfirmForm
 from ..livechat.configuration import LiveChatError
 from ..models import App
 from ..sandbox_client import SandboxEvents, Scenario
-from ..services import checklist, trigger_arrivals
+from ..services import checklist, sandbox_events, trigger_arrivals
 from . import checklist_words as words
+from . import presenters
 from .auth import background_poll, editor_required, login_required
 
 bp = Blueprint("checklist", __name__, url_prefix="/apps/<int:app_id>/test")
@@ -65,7 +66,7 @@ def _page_url(app_id: int, started: str | None = None) -> str:
     return url_for("checklist.show_checklist", app_id=app_id, started=started)
 
 
-def _banner(checks: checklist.Checklist, events: dict[str, checklist.TestEvent]):
+def _banner(checks: checklist.Checklist, events: dict[str, sandbox_events.TriggerEvent]):
     """After a test event (``?started=<trigger>``), the line that follows its row."""
     action = request.args.get("started", "")
     row = next((r for r in checks.triggers if r.action == action), None)
@@ -79,7 +80,7 @@ def show_checklist(app_id: int):
     app = db.get_or_404(App, app_id)
     # Read first: the page's first poll is then answered 304 unless something changed since.
     version = trigger_arrivals.checklist_version(app.id)
-    checks, events = checklist.for_app(app), checklist.buttons(app, scenarios)
+    checks, events = checklist.for_app(app), sandbox_events.buttons(app, scenarios)
     return render_template(
         "checklist/show.html",
         app=app,
@@ -109,7 +110,7 @@ def status(app_id: int) -> Response:
     if request.if_none_match.contains(version):
         response = Response(status=304)
     else:
-        response = jsonify(checklist.as_json(checklist.for_app(db.get_or_404(App, app_id))))
+        response = jsonify(presenters.checklist_json(checklist.for_app(db.get_or_404(App, app_id))))
     response.set_etag(version)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -122,16 +123,19 @@ def start_event(app_id: int, action: str):
     if events is None or not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        plan = checklist.plan_event(app, action)
+        plan = sandbox_events.plan_event(app, action)
         db.session.commit()  # no transaction may stay open during the sandbox call
-        fired = checklist.fire(plan, events)
-    except (checklist.EventRefused, LiveChatError) as exc:
+        fired = sandbox_events.fire(plan, events)
+    except (sandbox_events.EventRefused, LiveChatError) as exc:
         flash(getattr(exc, "plain", str(exc)), "error")
         return redirect(_page_url(app_id))
-    checklist.record_start(g.user, plan, fired.scenario)
+    sandbox_events.record_start(g.user, plan, fired.scenario)
     db.session.commit()
     if not fired.deliveries:
-        flash(words.nothing_queued(checklist.TestEvent(fired.scenario, plan.parameters)), "warning")
+        flash(
+            words.nothing_queued(sandbox_events.TriggerEvent(fired.scenario, plan.parameters)),
+            "warning",
+        )
         return redirect(_page_url(app_id))
     # The page's banner says it started, then follows the trigger's row.
     return redirect(_page_url(app_id, started=action))
