@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from ..extensions import db
@@ -19,9 +20,14 @@ from . import webhook_sets as sets
 from .installation import current_installation
 from .sandbox_events import TEST_STARTED
 
-OK, WAIT, BAD = "ok", "wait", "bad"
 # Enough to find the latest start of every trigger of an app among recent test events.
 RECENT_STARTS = 500
+
+
+class CheckState(StrEnum):
+    VERIFIED = "verified"
+    WAITING = "waiting"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -40,26 +46,31 @@ class Check:
 
     key: str
     title: str
-    pill: str
-    label: str
+    state: CheckState
     detail: str = ""
+    # Why a failed fact failed, in a few plain words.
+    why: str = ""
     action: str | None = None
     how_to_fire: str = ""
     # When the trigger's first verified delivery came in (trigger rows only).
     verified_at: datetime | None = None
     elapsed: Elapsed | None = None
 
+    @property
+    def verified(self) -> bool:
+        return self.state == CheckState.VERIFIED
+
 
 def _ok(key: str, title: str, detail: str = "", **extra: Any) -> Check:
-    return Check(key, title, OK, "verified", detail, **extra)
+    return Check(key, title, CheckState.VERIFIED, detail, **extra)
 
 
 def _waiting(key: str, title: str, detail: str = "", **extra: Any) -> Check:
-    return Check(key, title, WAIT, "waiting", detail, **extra)
+    return Check(key, title, CheckState.WAITING, detail, **extra)
 
 
 def _failed(key: str, title: str, why: str, detail: str = "", **extra: Any) -> Check:
-    return Check(key, title, BAD, f"failed: {why}", detail, **extra)
+    return Check(key, title, CheckState.FAILED, detail, why=why, **extra)
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ class Checklist:
 
     @property
     def verified(self) -> int:
-        return sum(1 for row in self.rows if row.pill == OK)
+        return sum(1 for row in self.rows if row.verified)
 
     @property
     def total(self) -> int:
@@ -115,7 +126,7 @@ def _registration(webhook_sets: list[WebhookSet]) -> Check:
     title = f"Webhooks registered {registered}/{total}"
     if not total:
         return _waiting("registration", "Webhooks registered", "No triggers chosen yet.")
-    if any(item.pill == BAD for item in statuses):
+    if any(item.stage == sets.SetStage.FAILED for item in statuses):
         return _failed("registration", title, "some triggers were not registered")
     if registered < total:
         return _waiting("registration", title, "Register the webhook set with LiveChat.")

@@ -20,6 +20,7 @@ from . import (
     registration,
     team,
     wizard,
+    wizard_steps,
 )
 
 
@@ -28,6 +29,7 @@ def register_blueprints(app: Flask) -> None:
     errors.init_app(app)
     filters.init_app(app)
     presenters.init_app(app)
+    wizard_steps.init_app(app)
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(apps.bp)

@@ -15,7 +15,7 @@ from ..services import apps as app_service
 from ..services import impact
 from ..services import webhook_sets as sets
 from .auth import editor_required, login_required
-from .wizard import step_url
+from .wizard_steps import step_url
 
 bp = Blueprint("apps", __name__, url_prefix="/apps")
 

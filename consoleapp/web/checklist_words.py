@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..services.checklist import BAD, OK, Check, Checklist
+from ..services.checklist import Check, Checklist, CheckState
 from ..services.sandbox_events import TriggerEvent
 from .presenters import check_detail, took
 
@@ -57,27 +57,27 @@ class Banner:
     """The line above the checklist after a test event; it follows the trigger's row."""
 
     key: str
-    state: str
+    state: CheckState
     text: str
     text_ok: str
     text_bad: str
 
     @property
     def category(self) -> str:
-        return {OK: "success", BAD: "error"}.get(self.state, "success")
+        return "error" if self.state == CheckState.FAILED else "success"
 
 
 def banner(row: Check, event: TriggerEvent) -> Banner:
     """Said the same way here and by the page's script, which adds the row's detail."""
     label = _lower_first(button_label(event))
     text_ok, text_bad = f"Done: {label}.", f"Started: {label}."
-    if row.pill == OK:
+    if row.state == CheckState.VERIFIED:
         text = f"{text_ok} {check_detail(row)}"
-    elif row.pill == BAD:
+    elif row.state == CheckState.FAILED:
         text = f"{text_bad} {check_detail(row)}"
     else:
         text = f"Started: {label}. Waiting for LiveChat's delivery…"
-    return Banner(row.key, row.pill, text, text_ok, text_bad)
+    return Banner(row.key, row.state, text, text_ok, text_bad)
 
 
 def completion(checks: Checklist, created_at: datetime) -> str:

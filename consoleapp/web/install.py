@@ -33,6 +33,7 @@ from ..forms import ConfirmForm
 from ..livechat.accounts import AccountsError, AuthorizationStart
 from ..models import App, Installation
 from ..services import installation as installs
+from . import presenters
 from .auth import background_poll, editor_required, login_required
 
 bp = Blueprint("install", __name__, url_prefix="/apps")
@@ -132,7 +133,7 @@ def callback(app_id: int) -> Any:
 @background_poll
 def status(app_id: int) -> Any:
     app = db.get_or_404(App, app_id)
-    response = jsonify(installs.status(app))
+    response = jsonify(presenters.installation_json(installs.status(app)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -151,9 +152,7 @@ def connection(app_id: int) -> Any:
 
 
 def _installation(app_id: int, uid: str) -> Installation:
-    row = db.session.execute(
-        db.select(Installation).filter_by(app_id=app_id, uid=uid)
-    ).scalar_one_or_none()
+    row = installs.get_installation(app_id, uid)
     if row is None:
         abort(404)
     return row
