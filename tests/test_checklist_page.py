@@ -20,6 +20,7 @@ from consoleapp.models import (
     RegisteredWebhook,
     RegistrationState,
     Role,
+    TriggerTest,
     WebhookSet,
     WebhookTrigger,
     WizardStep,
@@ -458,6 +459,13 @@ def test_a_button_makes_the_sandbox_fire_a_real_event_that_turns_the_row_verifie
             "trigger": "incoming_chat",
             "scenario": "start_chat",
         }
+        [start] = db.session.execute(db.select(TriggerTest)).scalars()
+        assert (start.app_id, start.action, start.scenario) == (
+            app_id,
+            "incoming_chat",
+            "start_chat",
+        )
+        assert start.started_at == event.created_at
 
 
 def test_the_console_reaches_the_sandbox_over_http(live, monkeypatch):
@@ -538,11 +546,12 @@ def test_a_registration_after_the_last_test_restarts_the_clock(app, owner, owner
     app_id = seed_app(app, installed={"webhooks_enabled": True})
     with app.app_context():
         db.session.add(
-            AuditEvent(
-                action="test.event_started",
-                actor_id=owner_id,
-                created_at=utcnow() - timedelta(minutes=20),
-                details={"app_id": app_id, "trigger": "incoming_chat", "scenario": "start_chat"},
+            TriggerTest(
+                app_id=app_id,
+                action="incoming_chat",
+                scenario="start_chat",
+                started_at=utcnow() - timedelta(minutes=20),
+                started_by_id=owner_id,
             )
         )
         db.session.commit()

@@ -7,21 +7,20 @@ reload, on any process. The web layer says how a fact looks (``web/presenters.py
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import select, union_all
+
 from ..extensions import db
 from ..livechat import catalog
-from ..models import App, AuditEvent, Installation, RegistrationState, WebhookSet
+from ..models import App, Installation, RegistrationState, TriggerTest, WebhookSet
 from . import trigger_arrivals as arrivals
 from . import webhook_sets as sets
 from .installation import current_installation
-from .sandbox_events import TEST_STARTED
-
-# Enough to find the latest start of every trigger of an app among recent test events.
-RECENT_STARTS = 500
 
 
 class CheckState(StrEnum):
@@ -157,20 +156,24 @@ def _license_webhooks(installation: Installation | None) -> Check:
 # -- the triggers ---------------------------------------------------------------------------
 
 
-def started_tests(app_id: int) -> dict[str, datetime]:
-    """When a test event was last started for each trigger of the app."""
-    query = (
-        db.select(AuditEvent)
-        .where(AuditEvent.action == TEST_STARTED)
-        .order_by(AuditEvent.id.desc())
-        .limit(RECENT_STARTS)
-    )
+def started_tests(app_id: int, actions: Iterable[str]) -> dict[str, datetime]:
+    """When a test event was last started for each of these triggers of the app: one index
+    seek per trigger, in one statement."""
+    seeks = [
+        select(
+            select(TriggerTest.action, TriggerTest.started_at)
+            .where(TriggerTest.app_id == app_id, TriggerTest.action == action)
+            .order_by(TriggerTest.started_at.desc())
+            .limit(1)
+            .subquery()
+        )
+        for action in actions
+    ]
     starts: dict[str, datetime] = {}
-    for event in db.session.execute(query).scalars():
-        details = event.details or {}
-        action = details.get("trigger")
-        if details.get("app_id") == app_id and isinstance(action, str):
-            starts.setdefault(action, event.created_at)
+    for begin in range(0, len(seeks), arrivals.SEEKS_PER_STATEMENT):
+        chunk = seeks[begin : begin + arrivals.SEEKS_PER_STATEMENT]
+        statement = chunk[0] if len(chunk) == 1 else union_all(*chunk)
+        starts.update((action, at) for action, at in db.session.execute(statement))
     return starts
 
 
@@ -184,8 +187,8 @@ def _registered_at(webhook_sets: list[WebhookSet]) -> dict[str, datetime]:
 
 
 def _trigger_rows(app: App, webhook_sets: list[WebhookSet]) -> list[Check]:
-    starts, registered = started_tests(app.id), _registered_at(webhook_sets)
     chosen = sets.chosen_triggers(webhook_sets)
+    starts, registered = started_tests(app.id, chosen), _registered_at(webhook_sets)
     # The later of the two: a delivery before a re-registration proves nothing about it.
     since = {
         action: max(filter(None, (starts.get(action), registered.get(action))), default=None)

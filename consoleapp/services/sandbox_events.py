@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..extensions import db
 from ..livechat import catalog
-from ..models import App, User, WebhookSet, WebhookTrigger, utcnow
+from ..models import App, TriggerTest, User, WebhookSet, WebhookTrigger, utcnow
 from ..sandbox_client import SandboxEventError, SandboxEvents, Scenario
 from . import audit
 from . import webhook_sets as sets
@@ -126,7 +127,16 @@ def fire(plan: EventPlan, client: SandboxEvents) -> FiredEvent:
     return FiredEvent(scenario, started.deliveries)
 
 
-def record_start(actor: User, plan: EventPlan, scenario: Scenario) -> None:
+def record_start(actor: User, plan: EventPlan, scenario: Scenario) -> TriggerTest:
+    """The trigger's clock starts now; the audit log says who started it."""
+    start = TriggerTest(
+        app_id=plan.app_id,
+        action=plan.action,
+        scenario=scenario.name[:64],
+        started_at=plan.started_at,
+        started_by_id=actor.id,
+    )
+    db.session.add(start)
     event = audit.record(
         actor,
         TEST_STARTED,
@@ -136,3 +146,4 @@ def record_start(actor: User, plan: EventPlan, scenario: Scenario) -> None:
         scenario=scenario.name,
     )
     event.created_at = plan.started_at
+    return start
