@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, insert
-from test_checklist_page import deliver, rows_of, seed_app
 
+from checklist_support import SET_SECRET, deliver, rows_of, seed_app
 from consoleapp.extensions import db
 from consoleapp.models import (
     App,
@@ -26,8 +26,6 @@ from consoleapp.models import (
 from consoleapp.services import checklist, trigger_arrivals
 from query_plans import bounded_reads, plan, statements
 from support import delivery_body
-
-SECRET = "set-secret-key-value"
 
 
 @dataclass
@@ -228,7 +226,7 @@ def test_an_unchanged_checklist_is_304_and_a_new_delivery_is_200(app, owner):
     # Through the receiver, and not folded yet: the row turns green on the next poll.
     with app.app_context():
         token = db.session.execute(db.select(WebhookSet.inbox_token)).scalar_one()
-    stored = owner.post(f"/hooks/{token}", json=delivery_body("incoming_chat", SECRET))
+    stored = owner.post(f"/hooks/{token}", json=delivery_body("incoming_chat", SET_SECRET))
     assert stored.status_code == 200
     with app.app_context():
         assert db.session.execute(db.select(Delivery.folded)).scalar_one() is False
