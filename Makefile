@@ -24,8 +24,9 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	touch $@
 
 # The whole console: gunicorn (web) and a worker (background work), as in the Procfile.
-# Ctrl-C stops both.
+# Ctrl-C stops both. Sandbox mode's keys are created on the first run and kept.
 run: $(VENV)/.installed
+	$(FLASK) keys init
 	$(FLASK) db upgrade
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start --procfile Procfile --port $(PORT)
 

@@ -6,14 +6,16 @@ GUNICORN_CMD_ARGS.
 
 from __future__ import annotations
 
-import os
+from consoleapp.config import web_server
 
+# PORT, WEB_CONCURRENCY and WEB_THREADS, with their defaults and checks in consoleapp/config.py.
+_server = web_server()
 # Loopback only: a TLS-terminating proxy on the same machine forwards to it (README). In a
 # container whose port only the proxy can reach, pass --bind 0.0.0.0:8000.
-bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+bind = f"127.0.0.1:{_server['port']}"
+workers = _server["workers"]
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "8"))
+threads = _server["threads"]
 # Requests that call LiveChat wait up to 10 s a call, with retries; a worker silent for a
 # minute is stuck and gets replaced.
 timeout = 60

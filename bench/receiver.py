@@ -35,6 +35,7 @@ from served import served  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench import console_environ, database_for  # noqa: E402
+from consoleapp.config import web_server  # noqa: E402
 
 SCRIPT = ROOT / "bench" / "deliveries.lua"
 SECRET = "bench-receiver-secret-key-123"
@@ -139,13 +140,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-receiver-") as folder:
         work = Path(folder)
         kind, database_url = database_for(work)
-        environ = console_environ(work, database_url)
+        # Every delivery sent is counted at the end, so none may be pruned as beyond the cap.
+        environ = console_environ(work, database_url, INBOX_MAX_DELIVERIES="1000000")
         with served(
             environ,
             work / "logs",
             web_workers=2,
             task_workers=1,
-            threads=int(os.environ.get("WEB_THREADS", "8")),
+            threads=web_server()["threads"],
             app="bench.bare:app",
         ) as running:
             person = Console(running.url)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, config, crypto, database, redaction
+from . import cli, config, crypto, database
 from .extensions import csrf, db, limiter, migrate, queue
 from .web import register_blueprints
 
@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(
     test_config: dict[str, Any] | None = None, instance_path: str | None = None
 ) -> Flask:
+    """The console, configured from the environment (``test_config`` may override it, and its
+    ``ENVIRON`` replace it). No I/O beyond reading sandbox mode's key files, which
+    ``flask --app wsgi keys init`` writes; process-wide logging is the entry point's (wsgi.py)."""
     app = Flask(
         __name__,
         instance_path=instance_path,
@@ -35,7 +38,6 @@ def create_app(
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
-    redaction.init_app(app)
     crypto.init_app(app)
     db.init_app(app)
     database.init_app(app)

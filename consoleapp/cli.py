@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup, with_appcontext
 
-from . import crypto
+from . import config, crypto
 from .extensions import db, queue
 from .services import passwords, retention, users
 from .taskqueue import where
@@ -112,6 +112,44 @@ def prune_inbox() -> None:
         f"Removed {pruned.too_old} deliveries older than {policy.days} days and "
         f"{pruned.beyond_cap} beyond the newest {policy.per_inbox:,} of a webhook set."
     )
+
+
+# Runs before the app can be built (the factory needs the keys), so it is not one of the app's
+# commands: pyproject.toml offers it to every ``flask`` command as a plugin (flask.commands).
+keys_cli = click.Group("keys", help="Sandbox mode's session and encryption keys.")
+
+KEY_OUTCOMES = {
+    "created": "{path}: created ({setting}).",
+    "kept": "{path}: already there, kept ({setting}).",
+    "environment": "{setting} is set in the environment: no file needed.",
+}
+
+
+@keys_cli.command("init")
+@click.option(
+    "--instance",
+    "instance_path",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The instance folder (default: the one wsgi.py's console uses).",
+)
+def init_keys(instance_path: str | None) -> None:
+    """Create sandbox mode's keys in the instance folder (mode 0600), each once.
+
+    Run it before serving; `make run` does. Keys that exist, or that the environment sets, are
+    kept, so it is safe to repeat. Live mode takes both keys from the environment.
+    """
+    # The folder create_app() uses when given none; building a Flask object reads no files.
+    instance = instance_path or Flask("consoleapp").instance_path
+    try:
+        outcome = config.create_key_files(instance)
+    except config.ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not outcome:
+        click.echo("Live mode takes SECRET_KEY and FERNET_KEYS from the environment: no files.")
+    for setting, what in outcome.items():
+        path = f"{instance}/{config.KEY_FILES[setting][0]}"
+        click.echo(KEY_OUTCOMES[what].format(path=path, setting=setting))
 
 
 def init_app(app: Flask) -> None:

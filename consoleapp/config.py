@@ -1,7 +1,8 @@
 """Settings: defaults, then the environment, checked once when the app is created.
 
 Every setting is listed in ``SETTINGS`` with its default and meaning; the README's table is the
-same list. Nothing here runs at import time.
+same list. Nothing here runs at import time. Sandbox mode's key files are written by
+``flask --app wsgi keys init`` (``create_key_files``); the factory only reads them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed; the message names it."""
 
 
+KEYS_INIT = "flask --app wsgi keys init"
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -34,14 +38,15 @@ SETTINGS = [
     Setting(
         "SECRET_KEY",
         None,
-        "Signs session cookies. Required in live mode; generated once into the instance "
-        "folder in sandbox mode.",
+        "Signs session cookies. Required in live mode; in sandbox mode read from the instance "
+        f"folder, where `{KEYS_INIT}` writes it once.",
     ),
     Setting(
         "FERNET_KEYS",
         None,
         "Comma-separated Fernet keys, newest first, that encrypt secrets at rest. Required in "
-        "live mode; generated once into the instance folder in sandbox mode.",
+        f"live mode; in sandbox mode read from the instance folder, where `{KEYS_INIT}` writes "
+        "it once.",
     ),
     Setting(
         "DATABASE_URL",
@@ -140,6 +145,14 @@ SETTINGS = [
         "How long a worker's hold on a registration run lasts unless it renews it; a run whose "
         "worker died goes on on another worker after this long.",
     ),
+    # gunicorn's, read by gunicorn.conf.py through web_server().
+    Setting(
+        "PORT",
+        "8000",
+        "The port gunicorn listens on, on 127.0.0.1 (`make run` serves on 5000).",
+    ),
+    Setting("WEB_CONCURRENCY", "2", "How many gunicorn processes serve the console."),
+    Setting("WEB_THREADS", "8", "How many requests each gunicorn process serves at once."),
 ]
 
 LIVE_ACCOUNTS_URL = "https://accounts.livechat.com"
@@ -152,35 +165,91 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _read_or_create(path: Path, setting: str, make: Callable[[], str]) -> str:
-    """Return the secret stored in ``path``, creating it (mode 0600) on first use.
+# Sandbox mode keeps its keys in the instance folder: each setting's file and how to make one.
+KEY_FILES: dict[str, tuple[str, Callable[[], str]]] = {
+    "SECRET_KEY": ("secret_key", lambda: secrets.token_urlsafe(48)),
+    "FERNET_KEYS": ("fernet_keys", lambda: Fernet.generate_key().decode()),
+}
+
+
+def _write_key_file(path: Path, make: Callable[[], str]) -> bool:
+    """Write a new secret to ``path`` (mode 0600) unless it exists; True if this call wrote it.
 
     The file is written aside and then linked into place, so it appears whole or not at all:
-    several workers starting at once never read a half-written (empty) key, and all use the
-    first one's value.
+    several processes running this at once never leave a half-written (empty) key, and all
+    keep the first one's value.
     """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+            fh.flush()
+            os.fsync(fh.fileno())
         try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(make())
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.link(draft, path)
-            except FileExistsError:
-                pass  # another worker was first; everyone uses its value
-        finally:
-            draft.unlink()
+            os.link(draft, path)
+        except FileExistsError:
+            return False  # another process was first; everyone uses its value
+    finally:
+        draft.unlink()
+    return True
+
+
+def _read_key_file(path: Path, setting: str) -> str:
     value = path.read_text().strip()
     if not value:
         raise ConfigurationError(
-            f"{setting} is missing and {path} is empty. Set {setting}, or delete the file so "
-            "that a new one is generated."
+            f"{setting} is missing and {path} is empty. Set {setting}, or delete the file and "
+            f"run `{KEYS_INIT}` to create a new one."
         )
     return value
+
+
+def create_key_files(
+    instance_path: str | Path, environ: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Sandbox mode's keys, each written once into the instance folder unless the environment
+    sets it. Returns, per setting, ``"created"``, ``"kept"`` (the file was there) or
+    ``"environment"``; nothing at all in live mode, which takes both from the environment."""
+    env = dict(os.environ if environ is None else environ)
+    if env.get("LIVECHAT_MODE", "sandbox").strip().lower() == "live":
+        return {}
+    instance = Path(instance_path)
+    outcome = {}
+    for setting, (filename, make) in KEY_FILES.items():
+        path = instance / filename
+        if env.get(setting, "").strip():
+            outcome[setting] = "environment"
+        elif _write_key_file(path, make):
+            outcome[setting] = "created"
+        else:
+            _read_key_file(path, setting)
+            outcome[setting] = "kept"
+    return outcome
+
+
+def _sandbox_keys(secret_key: str, fernet_raw: str, instance: Path) -> tuple[str, str]:
+    """The keys the environment leaves unset, read from the files ``keys init`` writes."""
+    given = {"SECRET_KEY": secret_key, "FERNET_KEYS": fernet_raw}
+    missing = [
+        setting
+        for setting, (filename, _) in KEY_FILES.items()
+        if not given[setting] and not (instance / filename).exists()
+    ]
+    if missing:
+        names = " and ".join(missing)
+        raise ConfigurationError(
+            f"{names} {'is' if len(missing) == 1 else 'are'} not set and {instance} holds no key "
+            f"file for {'it' if len(missing) == 1 else 'them'}. Run `{KEYS_INIT}` once to create "
+            f"the keys (`make run` does), or set {names}."
+        )
+    for setting, (filename, _) in KEY_FILES.items():
+        if not given[setting]:
+            given[setting] = _read_key_file(instance / filename, setting)
+    return given["SECRET_KEY"], given["FERNET_KEYS"]
 
 
 def _proxy_count(raw: str) -> int:
@@ -277,14 +346,6 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
             )
         if len(secret_key) < 32:
             raise ConfigurationError("SECRET_KEY must be at least 32 characters in live mode.")
-    if not secret_key:
-        secret_key = _read_or_create(
-            instance / "secret_key", "SECRET_KEY", lambda: secrets.token_urlsafe(48)
-        )
-    if not fernet_raw:
-        fernet_raw = _read_or_create(
-            instance / "fernet_keys", "FERNET_KEYS", lambda: Fernet.generate_key().decode()
-        )
 
     public_url = env.get("PUBLIC_URL", "http://127.0.0.1:5000").strip().rstrip("/")
     database_url = env.get("DATABASE_URL", "").strip() or (
@@ -294,10 +355,8 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     secure = _flag(env.get("SECURE_COOKIES"), default=not sandbox)
 
-    return {
+    settings = {
         "LIVECHAT_MODE": mode,
-        "SECRET_KEY": secret_key,
-        "FERNET_KEYS": parse_fernet_keys(fernet_raw),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PUBLIC_URL": public_url,
         "LIVECHAT_ACCOUNTS_URL": env.get("LIVECHAT_ACCOUNTS_URL", "").strip().rstrip("/")
@@ -333,6 +392,24 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
         "SANDBOX_URL": f"{public_url}/sandbox"
         if sandbox and _flag(env.get("SANDBOX_PROVISIONING"), default=True)
         else None,
+    }
+    # Keys last, so a malformed setting is reported before a key file is looked for.
+    if fernet_raw:
+        parse_fernet_keys(fernet_raw)
+    if not (secret_key and fernet_raw):
+        secret_key, fernet_raw = _sandbox_keys(secret_key, fernet_raw, instance)
+    settings["SECRET_KEY"] = secret_key
+    settings["FERNET_KEYS"] = parse_fernet_keys(fernet_raw)
+    return settings
+
+
+def web_server(environ: dict[str, str] | None = None) -> dict[str, int]:
+    """gunicorn's settings, for gunicorn.conf.py: the port, processes and threads per process."""
+    env = os.environ if environ is None else environ
+    return {
+        "port": _whole_number("PORT", env.get("PORT"), 8000, 65535),
+        "workers": _whole_number("WEB_CONCURRENCY", env.get("WEB_CONCURRENCY"), 2),
+        "threads": _whole_number("WEB_THREADS", env.get("WEB_THREADS"), 8),
     }
 
 

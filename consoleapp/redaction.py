@@ -7,8 +7,6 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask
-
 REDACTED = "[redacted]"
 
 # Keys whose values never reach a log line, in JSON, form or header form.
@@ -97,7 +95,10 @@ def install_redaction() -> None:
     logging.setLogRecordFactory(redacting_factory)
 
 
-def init_app(app: Flask) -> None:
+def configure_logging(level: str) -> None:
+    """Process-wide logging for a process that serves the console: secrets masked in every
+    record, the console's own logger at ``level`` (LOG_LEVEL), Authlib no chattier than INFO
+    (its DEBUG lines carry tokens). The entry points call it (wsgi.py); the factory does not."""
     install_redaction()
-    logging.getLogger("consoleapp").setLevel(app.config["LOG_LEVEL"])
+    logging.getLogger("consoleapp").setLevel(level)
     logging.getLogger("authlib").setLevel(logging.INFO)

@@ -17,8 +17,12 @@ from werkzeug.serving import make_server
 from checklist_support import SANDBOX
 from consoleapp.extensions import db, limiter
 from consoleapp.models import Role
+from consoleapp.redaction import configure_logging
 from consoleapp.services import intake
 from support import LiveServer, ThreadedWorker, add_user, make_app, sign_in
+
+# The test process serves the console as wsgi.py's does, with the same process-wide logging.
+configure_logging("INFO")
 
 # -- network guard -------------------------------------------------------------------------
 

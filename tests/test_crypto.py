@@ -250,7 +250,7 @@ def test_redacting_filter_leaves_ordinary_lines_alone(message, args, shown):
 
 
 @pytest.mark.parametrize("logger_name", ["consoleapp.errors", "authlib.oauth2.rfc6749", "gunicorn"])
-def test_every_logger_is_redacted_once_the_app_exists(app, caplog, logger_name):
+def test_every_logger_is_redacted_once_logging_is_set_up(app, caplog, logger_name):
     caplog.set_level(logging.INFO)
     logging.getLogger(logger_name).warning("token answer %s", {"access_token": SECRET})
     assert SECRET not in caplog.text

@@ -118,6 +118,20 @@ def test_live_mode_policy_names_the_accounts_host(app_factory):
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
 
 
+def test_every_answer_page_scripts_poll_is_no_store(app, client, owner_id):
+    polled = {
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if getattr(view, "background_poll", False)
+    }
+    assert {"install.status", "inbox.newer_deliveries"} <= polled
+    assert [e for e in sorted(polled) if not getattr(app.view_functions[e], "no_store", 0)] == []
+    sign_in(client, owner_id)
+    response = client.get(f"/apps/{seed(app)['app_id']}/install/status")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+
+
 # -- W2 ------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from flask import Flask
 
 from consoleapp.extensions import db
 from consoleapp.models import App, DeliveryMinute, Role, WebhookSet, utcnow
-from consoleapp.services import inbox
+from consoleapp.services import folding, inbox
 from consoleapp.web import inbox_chart
 from query_plans import DELIVERIES_TABLE, plan, statements
 from support import add_user, add_webhook_set, delivery_body, fold, sign_in
@@ -231,3 +231,16 @@ def test_the_numbers_go_newest_first_across_midnight():
         ("23:40", "A chat starts"),
     ]
     assert chart.span == "23:30–00:29 UTC"
+
+
+def test_folding_finds_what_is_left_in_its_partial_index(app, owner):
+    """What is left to fold is a seek in the small index of unfolded rows, however many
+    deliveries are kept: folding holds the write lock, which the receiver waits for."""
+    app_id, token = add_webhook_set(app)
+    owner.post(f"/hooks/{token}", json=delivery_body())
+    with statements(app) as seen, app.app_context():
+        assert folding.fold_batch() == 1
+    (sql, params) = next((sql, params) for sql, params in seen if "ORDER BY" in sql)
+    lines = plan(app, sql, params)
+    shown = "\n".join([sql, *lines])
+    assert any("ix_deliveries_unfolded" in line for line in lines), shown

@@ -500,10 +500,12 @@ def test_what_page_scripts_poll_answers_401_json_once_signed_out(app, client, ow
 def test_page_scripts_stop_polling_on_401_and_say_so():
     """The scripts' side of the 401 (a browser test shows it on a page)."""
     scripts = Path(__file__).resolve().parents[1] / "static" / "js"
+    # Every page script polls through poll.js, which stops on a 401 and has the page say so.
     for name in ("inbox.js", "install.js", "registration.js", "checklist.js"):
-        source = (scripts / name).read_text()
-        assert "response.status === 401" in source, name
-        assert "window.consoleSignedOut()" in source, name
+        assert "window.consolePoll(" in (scripts / name).read_text(), name
+    source = (scripts / "poll.js").read_text()
+    assert "response.status === 401" in source
+    assert "window.consoleSignedOut()" in source
     assert "You were signed out." in (scripts / "console.js").read_text()
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 
 from ..extensions import db, limiter
-from ..forms import ChangePasswordForm, ConfirmForm
 from ..services import passwords, sessions
 from .auth import lifetimes, login_required
+from .forms.account import ChangePasswordForm
+from .forms.confirm import ConfirmForm
 
 bp = Blueprint("account", __name__)
 

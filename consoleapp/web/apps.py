@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 
 from ..extensions import db
-from ..forms import AppNameForm, AuthorizationForm, DeleteAppForm, DeveloperCredentialForm
 from ..livechat import catalog
 from ..models import App
 from ..sandbox_client import SandboxProvisioner
@@ -15,6 +14,7 @@ from ..services import apps as app_service
 from ..services import impact
 from ..services import webhook_sets as sets
 from .auth import editor_required, login_required
+from .forms.apps import AppNameForm, AuthorizationForm, DeleteAppForm, DeveloperCredentialForm
 from .wizard_steps import step_url
 
 bp = Blueprint("apps", __name__, url_prefix="/apps")

@@ -32,10 +32,11 @@ from flask_login import current_user, login_user, logout_user
 
 from ..database import writing
 from ..extensions import db, limiter, login_manager
-from ..forms import AcceptInvitationForm, ConfirmForm, LoginForm, PasswordResetForm, SetupForm
 from ..models import Role, User
 from ..services import passwords, sessions, users
 from .errors import wants_json
+from .forms.auth import AcceptInvitationForm, LoginForm, PasswordResetForm, SetupForm
+from .forms.confirm import ConfirmForm
 
 bp = Blueprint("auth", __name__)
 

@@ -18,7 +18,6 @@ from werkzeug.http import quote_etag
 from werkzeug.wrappers import Response
 
 from ..extensions import db
-from ..forms import ConfirmForm
 from ..livechat.configuration import LiveChatError
 from ..models import App
 from ..sandbox_client import SandboxEvents, Scenario
@@ -26,6 +25,8 @@ from ..services import checklist, sandbox_events, trigger_arrivals
 from . import checklist_words as words
 from . import presenters
 from .auth import background_poll, editor_required, login_required
+from .forms.confirm import ConfirmForm
+from .headers import no_store
 
 bp = Blueprint("checklist", __name__, url_prefix="/apps/<int:app_id>/test")
 bp.add_app_template_filter(words.button_label, "event_label")
@@ -101,6 +102,7 @@ def show_checklist(app_id: int):
 @bp.get("/status")
 @login_required
 @background_poll
+@no_store
 def status(app_id: int) -> Response:
     """The checklist as JSON, or 304 when nothing it is worked out from has changed since the
     version the page holds (its ETag): an open page polls every second, mostly for nothing."""
@@ -112,7 +114,6 @@ def status(app_id: int) -> Response:
     else:
         response = jsonify(presenters.checklist_json(checklist.for_app(db.get_or_404(App, app_id))))
     response.set_etag(version)
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

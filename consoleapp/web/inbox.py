@@ -27,6 +27,7 @@ from ..models import App, Delivery, WebhookSet
 from ..services import inbox, retention
 from . import inbox_chart
 from .auth import background_poll, login_required
+from .headers import no_store
 from .receiver import inbox_url
 
 bp = Blueprint("inbox", __name__, url_prefix="/apps/<int:app_id>/inbox")
@@ -175,6 +176,7 @@ def list_deliveries(app_id: int):
 @bp.get("/feed")
 @login_required
 @background_poll
+@no_store
 def newer_deliveries(app_id: int) -> Response | tuple[Response, int]:
     """What came after ``after`` (a delivery id; without one, the newest), for the page's live
     updates. Answers 304 to a poll that names (If-None-Match) its last answer, when nothing
@@ -190,7 +192,6 @@ def newer_deliveries(app_id: int) -> Response | tuple[Response, int]:
         deliveries=[delivery_summary(app.id, item) for item in found.deliveries],
         cursor=found.cursor,
     )
-    response.headers["Cache-Control"] = "no-store"
     response.add_etag()
     return response.make_conditional(request)
 

@@ -29,12 +29,13 @@ from flask import (
 from ..crypto import SecretUnavailable, keyring
 from ..database import writes_on_get
 from ..extensions import db
-from ..forms import ConfirmForm
 from ..livechat.accounts import AccountsError, AuthorizationStart
 from ..models import App, Installation
 from ..services import installation as installs
 from . import presenters
 from .auth import background_poll, editor_required, login_required
+from .forms.confirm import ConfirmForm
+from .headers import no_store
 
 bp = Blueprint("install", __name__, url_prefix="/apps")
 log = logging.getLogger("consoleapp.install")
@@ -131,11 +132,10 @@ def callback(app_id: int) -> Any:
 @bp.get("/<int:app_id>/install/status")
 @login_required
 @background_poll
+@no_store
 def status(app_id: int) -> Any:
     app = db.get_or_404(App, app_id)
-    response = jsonify(presenters.installation_json(installs.status(app)))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify(presenters.installation_json(installs.status(app)))
 
 
 @bp.get("/<int:app_id>/install/connection")

@@ -11,13 +11,14 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, url_f
 from werkzeug.wrappers import Response
 
 from ..extensions import db, queue
-from ..forms import ConfirmForm
 from ..models import RegistrationRun, RunKind, WebhookSet, WizardStep
 from ..services import impact, registration
 from ..taskqueue import QueueUnavailable
 from ..tasks import run_registration
 from . import presenters
 from .auth import background_poll, editor_required, login_required
+from .forms.confirm import ConfirmForm
+from .headers import no_store
 from .wizard_steps import load, out_of_order, step_url
 
 bp = Blueprint("registration", __name__, url_prefix="/apps/<int:app_id>/webhooks/<set_uid>")
@@ -150,16 +151,15 @@ def show_progress(app_id: int, set_uid: str):
 @bp.get("/registration.json")
 @login_required
 @background_poll
+@no_store
 def progress_status(app_id: int, set_uid: str) -> Response:
     _, webhook_set = load(app_id, set_uid)
     rows = presenters.registration_rows(webhook_set)
     registered = sum(1 for row in rows if row["state"] == "registered")
-    response = jsonify(
+    return jsonify(
         registered=registered,
         total=len(webhook_set.triggers),
         done=webhook_set.wizard_step == WizardStep.DONE,
         run=_run_view(registration.latest_run(webhook_set.id)),
         rows=rows,
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response

@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 
 from ..extensions import db
-from ..forms import ConfirmForm, InviteForm, RoleForm
 from ..models import Invitation, Role, User
 from ..services import passwords, sessions, users
 from .auth import editor_required, lifetimes, login_required
+from .forms.confirm import ConfirmForm
+from .forms.team import InviteForm, RoleForm
+from .headers import no_store
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
@@ -39,6 +41,7 @@ def list_team():
 
 @bp.post("/invitations")
 @editor_required
+@no_store
 def invite_teammate():
     form = InviteForm()
     if not form.validate_on_submit():
@@ -55,8 +58,7 @@ def invite_teammate():
         "only once and works for 7 days.",
         "success",
     )
-    response = _team_page(invite_link=link)
-    return response[0], 201, {"Cache-Control": "no-store"}
+    return _team_page(invite_link=link)[0], 201
 
 
 @bp.post("/invitations/<int:invitation_id>/cancel")
@@ -121,6 +123,7 @@ def remove_user(user_id: int):
 
 @bp.post("/<int:user_id>/password-reset")
 @editor_required
+@no_store
 def create_reset_link(user_id: int):
     target = db.get_or_404(User, user_id)
     try:
@@ -135,5 +138,4 @@ def create_reset_link(user_id: int):
         "once, works once, and expires in 1 hour.",
         "success",
     )
-    response = _team_page(reset_link=(target.email, link))
-    return response[0], 201, {"Cache-Control": "no-store"}
+    return _team_page(reset_link=(target.email, link))[0], 201

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..livechat import catalog
-from ..wizard_forms import AUTHOR_CHOICES, DATA_CHOICES, SOURCE_CHOICES
+from .forms.wizard import AUTHOR_CHOICES, DATA_CHOICES, SOURCE_CHOICES
 
 IDS_SHOWN = 3
 

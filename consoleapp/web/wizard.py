@@ -10,7 +10,6 @@ from flask import (
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -19,12 +18,14 @@ from flask import (
 
 from ..crypto import new_uid
 from ..extensions import db, limiter
-from ..forms import ConfirmForm
 from ..livechat import catalog
 from ..models import App, WebhookSet, WizardStep
 from ..services import registration, registration_plan
 from ..services import webhook_sets as sets
-from ..wizard_forms import (
+from . import review_plan, trigger_words
+from .auth import editor_required, login_required
+from .forms.confirm import ConfirmForm
+from .forms.wizard import (
     OwnSecretForm,
     TriggersFormBase,
     WebhookUrlForm,
@@ -33,8 +34,7 @@ from ..wizard_forms import (
     subform_data,
     triggers_form,
 )
-from . import review_plan, trigger_words
-from .auth import editor_required, login_required
+from .headers import no_store
 from .wizard_steps import load, out_of_order, step_url
 
 bp = Blueprint("wizard", __name__, url_prefix="/apps/<int:app_id>/webhooks")
@@ -155,25 +155,22 @@ def edit_secret(app_id: int, set_uid: str):
 
 @bp.post("/<set_uid>/secret/generate")
 @editor_required
+# Shown once, in the answer to the request that made it (CHECKS K6): never stored by caches.
+@no_store
 def generate_secret(app_id: int, set_uid: str):
     app, webhook_set = load(app_id, set_uid)
     if moved := out_of_order(webhook_set, WizardStep.SECRET):
         return moved
     secret = sets.generate_secret(g.user, webhook_set)
     db.session.commit()
-    # Shown once, in the answer to the request that made it (CHECKS K6): never stored by caches.
-    response = make_response(
-        render_template(
-            "wizard/secret_shown.html",
-            app=app,
-            webhook_set=webhook_set,
-            secret=secret,
-            confirm_form=ConfirmForm(),
-            step=2,
-        )
+    return render_template(
+        "wizard/secret_shown.html",
+        app=app,
+        webhook_set=webhook_set,
+        secret=secret,
+        confirm_form=ConfirmForm(),
+        step=2,
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.post("/<set_uid>/secret/own")

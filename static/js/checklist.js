@@ -40,26 +40,10 @@
   };
 
   // The version of the checklist shown; the server answers 304 while it is still current.
-  let version = root.dataset.statusVersion || null;
-
-  const poll = async () => {
-    try {
-      const headers = { Accept: "application/json" };
-      if (version) headers["If-None-Match"] = version;
-      const response = await fetch(root.dataset.statusUrl, { headers });
-      const type = response.headers.get("Content-Type") || "";
-      if (response.status === 401) {
-        window.consoleSignedOut();
-        return;  // signed out: no more polls
-      }
-      if (response.ok && type.startsWith("application/json")) {
-        show(await response.json());
-        version = response.headers.get("ETag");
-      }
-    } catch {
-      // A missed poll is retried on the next tick; the page itself stays correct.
-    }
-    window.setTimeout(poll, nextPoll());
-  };
-  window.setTimeout(poll, nextPoll());
+  // A missed poll is retried, a little later each time; the page itself stays correct.
+  window.consolePoll(root.dataset.statusUrl, {
+    interval: nextPoll,
+    etag: root.dataset.statusVersion || true,
+    onData: show,
+  });
 })();

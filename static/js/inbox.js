@@ -16,10 +16,6 @@
   const watching = status.textContent;
   const feed = new URL(live.dataset.feedUrl, window.location.href);
   let cursor = Number(live.dataset.cursor || 0);
-  let etag = null;
-  let timer = null;
-  let busy = false;
-  let stopped = false;
 
   const cell = (content) => {
     const td = document.createElement("td");
@@ -85,47 +81,31 @@
     }
   };
 
-  const stop = (message) => {
-    stopped = true;
-    status.textContent = message;
-  };
-
-  const poll = async () => {
-    if (busy || stopped) return;
-    busy = true;
-    window.clearTimeout(timer);
+  const feedUrl = () => {
     feed.searchParams.set("after", cursor);
-    const headers = { Accept: "application/json" };
-    if (etag) headers["If-None-Match"] = etag;
-    try {
-      const response = await fetch(feed, { headers, cache: "no-store" });
-      const type = response.headers.get("Content-Type") || "";
-      if (response.status === 401) {
-        stop("Live updates stopped: you were signed out.");
-        window.consoleSignedOut();
-      } else if (response.status === 304) {
-        status.textContent = watching;  // nothing new
-      } else if (!response.ok || !type.includes("application/json")) {
-        // Gone, or an answer this script does not understand: a reload shows why.
-        stop("Live updates stopped. Reload the page to see new deliveries.");
-      } else {
-        const answer = await response.json();
-        show(answer.deliveries);
-        // The answer names its cursor, so an ETag never matches an answer to another question.
-        etag = response.headers.get("ETag");
-        cursor = answer.cursor;
-        status.textContent = watching;
-      }
-    } catch (error) {
-      status.textContent = "Live updates paused: the console is not answering. Retrying…";
-    }
-    busy = false;
-    if (!stopped) timer = window.setTimeout(poll, document.hidden ? hiddenPollMs : pollMs);
+    return feed;
   };
 
-  document.addEventListener("visibilitychange", () => {
-    if (!document.hidden) poll();
-  });
   status.hidden = false;
-  timer = window.setTimeout(poll, pollMs);
+  window.consolePoll(feedUrl, {
+    interval: pollMs,
+    hiddenInterval: hiddenPollMs,
+    // The answer names its cursor, so an ETag never matches an answer to another question.
+    etag: true,
+    onData: (answer) => {
+      show(answer.deliveries);
+      cursor = answer.cursor;
+      status.textContent = watching;
+    },
+    onNotModified: () => { status.textContent = watching; },  // nothing new
+    onRefused: () => {
+      // Gone, or an answer this script does not understand: a reload shows why.
+      status.textContent = "Live updates stopped. Reload the page to see new deliveries.";
+      return false;
+    },
+    onError: () => {
+      status.textContent = "Live updates paused: the console is not answering. Retrying…";
+    },
+    onSignedOut: () => { status.textContent = "Live updates stopped: you were signed out."; },
+  });
 })();

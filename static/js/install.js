@@ -33,29 +33,23 @@
   const panel = document.querySelector("[data-install-status]");
   if (!panel || !window.fetch) return;
   let seen = null;
-  let polls = 0;
-  const poll = () => {
-    polls += 1;
-    if (polls > 300) return;  // stop after ten minutes
-    fetch(panel.dataset.installStatus, { headers: { Accept: "application/json" } })
-      .then((response) => {
-        if (response.status === 401) window.consoleSignedOut();  // and stop polling
-        return response.ok ? response.json() : null;
-      })
-      .then((body) => {
-        if (!body) return;
-        const now = JSON.stringify(body.installations);
-        if (seen !== null && now !== seen) {
-          if (!posting) {
-            window.location.reload();
-            return;
-          }
-        } else {
-          seen = now;
+  window.consolePoll(panel.dataset.installStatus, {
+    interval: 2000,
+    immediately: true,
+    errorInterval: 5000,
+    maxPolls: 300,  // stop after ten minutes
+    onData: (body) => {
+      const now = JSON.stringify(body.installations);
+      if (seen !== null && now !== seen) {
+        if (!posting) {
+          window.location.reload();
+          return false;
         }
-        setTimeout(poll, 2000);
-      })
-      .catch(() => setTimeout(poll, 5000));
-  };
-  poll();
+      } else {
+        seen = now;
+      }
+      return true;
+    },
+    onRefused: () => false,
+  });
 })();

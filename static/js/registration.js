@@ -25,23 +25,13 @@
     }
   }
 
-  const timer = setInterval(() => {
-    fetch(statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then((response) => {
-        if (response.status === 401) {
-          clearInterval(timer);
-          window.consoleSignedOut();
-        }
-        return response.ok ? response.json() : null;
-      })
-      .then((status) => {
-        if (!status) return;
-        render(status);
-        if (!status.run.active) {
-          clearInterval(timer);
-          window.location.reload();
-        }
-      })
-      .catch(() => {});
-  }, 500);
+  window.consolePoll(statusUrl, {
+    interval: 500,
+    onData: (status) => {
+      render(status);
+      if (status.run.active) return true;
+      window.location.reload();
+      return false;
+    },
+  });
 })();

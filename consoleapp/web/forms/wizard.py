@@ -18,10 +18,11 @@ from wtforms import (
 )
 from wtforms.validators import StopValidation, ValidationError
 
-from .forms import MultiCheckboxField, strip
-from .livechat import catalog
-from .outbound import target_urls
-from .services.webhook_sets import ChosenTrigger
+from ...livechat import catalog
+from ...outbound import target_urls
+from ...services.webhook_sets import ChosenTrigger
+from .fields import MultiCheckboxField
+from .validators import no_control_characters, strip
 
 SECRET_MIN = 16
 SECRET_MAX = 200
@@ -51,11 +52,6 @@ class WebhookUrlForm(FlaskForm):
             target_urls.check(field.data, current_app.config["ALLOW_PRIVATE_TARGETS"])
         except target_urls.TargetUrlError as exc:
             raise StopValidation(str(exc)) from exc
-
-
-def no_control_characters(form: Form, field: StringField) -> None:
-    if field.data and any(ord(ch) < 32 or ord(ch) == 127 for ch in field.data):
-        raise StopValidation("Use plain text: no line breaks, tabs or control characters.")
 
 
 class OwnSecretForm(FlaskForm):
