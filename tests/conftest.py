@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
+from checklist_support import SANDBOX
 from consoleapp.extensions import db, limiter
 from consoleapp.models import Role
 from consoleapp.redaction import configure_logging
@@ -203,3 +204,16 @@ def owner(client: FlaskClient, owner_id: int) -> FlaskClient:
     """A client signed in as the owner."""
     sign_in(client, owner_id)
     return client
+
+
+# -- Install & test ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sandboxed(app_factory) -> tuple[Flask, FlaskClient]:
+    """A console whose sandbox is at ``checklist_support.SANDBOX`` (mocked with responses),
+    and a client signed in as its owner."""
+    app = app_factory(SANDBOX_URL=SANDBOX)
+    client = app.test_client()
+    sign_in(client, add_user(app, "owner@example.com", Role.OWNER))
+    return app, client

@@ -23,7 +23,7 @@ PUBLIC_POSTS = {
 }
 # Plausible submissions, so that a route which forgot its role check would change something.
 FORMS = {
-    "apps.create_app": {"name": "Created by a viewer"},
+    "apps.new_app": {"name": "Created by a viewer"},
     "apps.rename_app": {"name": "Renamed by a viewer"},
     "apps.delete_app": {"confirm_name": "Seeded"},
     "apps.save_authorization": {

@@ -8,19 +8,30 @@ import sqlite3
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate.cli import db as db_command
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    String,
+    column,
+    create_engine,
+    insert,
+    inspect,
+    table,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from consoleapp.database import SQLITE_BUSY_TIMEOUT_MS
 from consoleapp.extensions import db
-from consoleapp.models import App, AuditEvent
+from consoleapp.models import App, AuditEvent, TriggerTest
 from support import make_app
 
 
@@ -255,6 +266,75 @@ def test_upgrade_gives_existing_lookalike_names_distinct_names(tmp_path, empty_d
             with pytest.raises(IntegrityError):
                 db.session.commit()
             db.session.rollback()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_upgrade_keeps_the_clock_of_tests_started_before_it(tmp_path, empty_database):
+    """Test starts were audit events: the latest of each trigger of an app still there becomes
+    a trigger test, so its checklist row still counts from it."""
+    app = make_app(tmp_path, empty_database)
+    audit_events = table(
+        "audit_events",
+        column("created_at", DateTime()),
+        column("action", String()),
+        column("target", String()),
+        column("details", JSON()),
+    )
+    at = datetime(2026, 1, 1, 12, 0, 0)
+    started = [
+        (1, "incoming_chat", "start_chat", at),
+        (1, "incoming_chat", "start_chat", at + timedelta(minutes=5)),
+        (1, "chat_deactivated", "close_chat", at + timedelta(minutes=1)),
+        (9, "incoming_chat", "start_chat", at),  # its app was deleted
+    ]
+    try:
+        runner = app.test_cli_runner()
+        result = runner.invoke(db_command, ["upgrade", "0010"])
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        with app.app_context(), db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO apps (id, uid, name, name_key, scopes, redirect_uris, api_version,"
+                    " created_at, updated_at) VALUES (1, 'uid1', 'Helpdesk', 'helpdesk', '[]',"
+                    " '[]', '3.6', :now, :now)"
+                ),
+                {"now": at},
+            )
+            rows = [
+                {
+                    "created_at": when,
+                    "action": "test.event_started",
+                    "target": "Helpdesk",
+                    "details": {"app_id": app_id, "trigger": action, "scenario": scenario},
+                }
+                for app_id, action, scenario, when in started
+            ]
+            rows += [
+                {"created_at": at, "action": "test.event_started", "target": "", "details": odd}
+                for odd in ({}, {"app_id": "1", "trigger": "incoming_chat"}, {"app_id": 1})
+            ]
+            rows.append(
+                {
+                    "created_at": at,
+                    "action": "app.renamed",
+                    "target": "",
+                    "details": {"app_id": 1, "trigger": "agent_created"},
+                }
+            )
+            connection.execute(insert(audit_events), rows)
+        result = runner.invoke(db_command, ["upgrade"])
+        assert result.exit_code == 0, result.output + repr(result.exception)
+
+        with app.app_context():
+            query = db.select(
+                TriggerTest.app_id, TriggerTest.action, TriggerTest.scenario, TriggerTest.started_at
+            ).order_by(TriggerTest.id)
+            assert [tuple(row) for row in db.session.execute(query)] == [
+                (1, "incoming_chat", "start_chat", at + timedelta(minutes=5)),
+                (1, "chat_deactivated", "close_chat", at + timedelta(minutes=1)),
+            ]
     finally:
         with app.app_context():
             db.engine.dispose()

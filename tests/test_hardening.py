@@ -174,7 +174,7 @@ FORMS = {
     "auth.setup": {"email": "new@example.com", "password": "a long enough password"},
     "auth.login": {"email": "owner@example.com", "password": TEST_PASSWORD},
     "auth.accept_invitation": {"password": "a long enough password"},
-    "apps.create_app": {"name": "Created"},
+    "apps.new_app": {"name": "Created"},
     "apps.rename_app": {"name": "Renamed"},
     "apps.delete_app": {"confirm_name": "Seeded"},
     "apps.save_authorization": {

@@ -52,7 +52,7 @@ def test_every_page_renders_cleanly(app, client, owner_id, role):
         if endpoint in {"auth.index", "auth.login"}:
             assert response.status_code == 302, url
             continue
-        if endpoint in {"apps.create_app", "apps.rename_app", "apps.delete_app"} and (
+        if endpoint in {"apps.new_app", "apps.rename_app", "apps.delete_app"} and (
             role is Role.VIEWER
         ):
             assert response.status_code == 403, url

@@ -501,7 +501,7 @@ def test_page_scripts_stop_polling_on_401_and_say_so():
     """The scripts' side of the 401 (a browser test shows it on a page)."""
     scripts = Path(__file__).resolve().parents[1] / "static" / "js"
     # Every page script polls through poll.js, which stops on a 401 and has the page say so.
-    for name in ("inbox.js", "install.js", "registration.js", "testing.js"):
+    for name in ("inbox.js", "install.js", "registration.js", "checklist.js"):
         assert "window.consolePoll(" in (scripts / name).read_text(), name
     source = (scripts / "poll.js").read_text()
     assert "response.status === 401" in source

@@ -9,6 +9,7 @@ from .deliveries import Delivery, DeliveryEvent, DeliveryMinute
 from .installations import Installation
 from .registration import ACTIVE_STATES, RegistrationRun, RunKind, RunState
 from .sessions import UserSession
+from .trigger_tests import TriggerTest
 from .webhooks import (
     RegisteredWebhook,
     RegistrationState,
@@ -33,6 +34,7 @@ __all__ = [
     "RegisteredWebhook",
     "RegistrationState",
     "Role",
+    "TriggerTest",
     "User",
     "UserSession",
     "WebhookSet",

@@ -12,7 +12,6 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_, update
 
@@ -309,27 +308,42 @@ def installations_of(app: App) -> list[Installation]:
     )
 
 
-def status(app: App) -> dict[str, Any]:
-    rows = installations_of(app)
-    return {
-        "app_id": app.id,
-        "installed": any(not row.needs_reauth for row in rows),
-        "needs_reauth": any(row.needs_reauth for row in rows),
-        "webhooks_enabled": any(row.webhooks_enabled for row in rows),
-        "installations": [
-            {
-                "id": row.uid,
-                "organization_id": row.organization_id,
-                "account_id": row.account_id,
-                "installed_at": _iso(row.installed_at),
-                "webhooks_enabled": row.webhooks_enabled,
-                "webhooks_checked_at": _iso(row.webhooks_checked_at),
-                "needs_reauth": row.needs_reauth,
-            }
-            for row in rows
-        ],
-    }
+def current_installation(app_id: int) -> Installation | None:
+    """The app's latest installation that was not uninstalled."""
+    query = (
+        db.select(Installation)
+        .where(Installation.app_id == app_id, Installation.uninstalled_at.is_(None))
+        .order_by(Installation.installed_at.desc(), Installation.id.desc())
+        .limit(1)
+    )
+    return db.session.execute(query).scalar_one_or_none()
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value else None
+def get_installation(app_id: int, uid: str) -> Installation | None:
+    return db.session.execute(
+        db.select(Installation).filter_by(app_id=app_id, uid=uid)
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class InstallStatus:
+    """What the page behind the install popup waits for."""
+
+    app_id: int
+    installations: list[Installation]
+
+    @property
+    def installed(self) -> bool:
+        return any(not row.needs_reauth for row in self.installations)
+
+    @property
+    def needs_reauth(self) -> bool:
+        return any(row.needs_reauth for row in self.installations)
+
+    @property
+    def webhooks_enabled(self) -> bool:
+        return any(row.webhooks_enabled for row in self.installations)
+
+
+def status(app: App) -> InstallStatus:
+    return InstallStatus(app.id, installations_of(app))

@@ -28,10 +28,10 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..models import (
     App,
-    AuditEvent,
     Delivery,
     Installation,
     RegisteredWebhook,
+    TriggerTest,
     WebhookSet,
     WebhookTrigger,
 )
@@ -166,8 +166,8 @@ def _version_statement() -> Select:
                 func.max(Installation.updated_at),
             )
         ),
-        # Test starts are audit events; any new audit event changes the version.
-        select(func.max(AuditEvent.id)).scalar_subquery(),
+        # A new test start of the app: an index seek on (app, id).
+        _one(func.max(TriggerTest.id), TriggerTest.app_id == app_id),
         *(
             select(func.sum(column)).correlate_except(per_set).scalar_subquery()
             for column in per_set.c

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from ..crypto import SecretUnavailable
@@ -12,7 +13,6 @@ from ..livechat import catalog
 from ..models import (
     ACTIVE_STATES,
     App,
-    RegisteredWebhook,
     RegistrationRun,
     RegistrationState,
     User,
@@ -24,12 +24,6 @@ from ..models import (
 from ..outbound.safe_http import HttpResult, SafeHttpClient
 from . import audit
 
-STEP_TITLES = {
-    WizardStep.URL: "Webhook URL",
-    WizardStep.SECRET: "Secret key",
-    WizardStep.TRIGGERS: "Triggers and filters",
-}
-
 
 def list_sets(app: App) -> list[WebhookSet]:
     return list(
@@ -37,6 +31,15 @@ def list_sets(app: App) -> list[WebhookSet]:
             db.select(WebhookSet).where(WebhookSet.app_id == app.id).order_by(WebhookSet.id)
         ).scalars()
     )
+
+
+def chosen_triggers(webhook_sets: list[WebhookSet]) -> dict[str, WebhookSet]:
+    """Each chosen trigger once, with the first set that chose it, in the sets' order."""
+    chosen: dict[str, WebhookSet] = {}
+    for webhook_set in webhook_sets:
+        for trigger in webhook_set.triggers:
+            chosen.setdefault(trigger.action, webhook_set)
+    return chosen
 
 
 def get_set(app: App, uid: str) -> WebhookSet | None:
@@ -207,12 +210,19 @@ def delete(actor: User, webhook_set: WebhookSet) -> None:
     db.session.delete(webhook_set)
 
 
+class SetStage(StrEnum):
+    DRAFT = "draft"  # a step of the wizard is still open
+    READY = "ready"  # reviewed; not every trigger registered yet
+    REGISTERED = "registered"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class SetStatus:
-    """Where a set stands, in a word and a pill colour."""
+    """Where a set stands: its stage, the wizard step it is on, its registered triggers."""
 
-    pill: str
-    label: str
+    stage: SetStage
+    step: WizardStep
     registered: int
     total: int
 
@@ -231,12 +241,12 @@ def status(webhook_set: WebhookSet) -> SetStatus:
     )
     step = WizardStep(webhook_set.wizard_step)
     if step < WizardStep.REVIEW:
-        return SetStatus("wait", f"step {int(step)} of 3: {STEP_TITLES[step]}", 0, total)
+        return SetStatus(SetStage.DRAFT, step, 0, total)
     if failed:
-        return SetStatus("bad", f"failed: {registered}/{total} registered", registered, total)
+        return SetStatus(SetStage.FAILED, step, registered, total)
     if step == WizardStep.DONE and registered == total:
-        return SetStatus("ok", f"registered {registered}/{total}", registered, total)
-    return SetStatus("wait", f"ready to register ({registered}/{total})", registered, total)
+        return SetStatus(SetStage.REGISTERED, step, registered, total)
+    return SetStatus(SetStage.READY, step, registered, total)
 
 
 @dataclass(frozen=True)
@@ -244,62 +254,19 @@ class AppProgress:
     """The Overview's "Chat webhooks" line: done, in progress (and where), or not started."""
 
     state: str
-    text: str
-    next_set: WebhookSet | None
+    # Done: the triggers registered by the sets that are.
+    registered: int = 0
+    # In progress: the set to continue, and where it stands.
+    next_set: WebhookSet | None = None
+    next_status: SetStatus | None = None
 
 
 def app_progress(app: App) -> AppProgress:
     sets = list_sets(app)
     if not sets:
-        return AppProgress("todo", "No webhook set yet", None)
-    done = [s for s in sets if status(s).pill == "ok"]
+        return AppProgress("todo")
+    done = [s for s in sets if status(s).stage == SetStage.REGISTERED]
     if done:
-        total = sum(len(s.triggers) for s in done)
-        return AppProgress("done", f"{total} triggers registered", None)
+        return AppProgress("done", registered=sum(len(s.triggers) for s in done))
     current = sets[-1]
-    return AppProgress("progress", status(current).label, current)
-
-
-def rows_for_display(webhook_set: WebhookSet) -> list[dict[str, Any]]:
-    """One row per chosen trigger (and per webhook still to clean up), with its pill."""
-    by_action = {row.action: row for row in webhook_set.registered}
-    shown = []
-    for trigger in webhook_set.triggers:
-        row = by_action.pop(trigger.action, None)
-        shown.append(_display(webhook_set, trigger.action, row, chosen=True))
-    for action, row in by_action.items():
-        shown.append(_display(webhook_set, action, row, chosen=False))
-    return shown
-
-
-PILLS = {
-    RegistrationState.REGISTERED: ("ok", "registered"),
-    RegistrationState.PENDING: ("wait", "waiting"),
-    RegistrationState.QUEUED: ("wait", "queued"),
-    RegistrationState.REGISTERING: ("wait", "registering…"),
-    RegistrationState.REMOVING: ("wait", "to be removed"),
-    RegistrationState.FAILED: ("bad", "failed"),
-    RegistrationState.CLEANUP_PENDING: ("bad", "cleanup pending"),
-}
-
-
-def _display(
-    webhook_set: WebhookSet, action: str, row: RegisteredWebhook | None, chosen: bool
-) -> dict:
-    trigger = catalog.trigger(webhook_set.api_version, action)
-    state = row.state if row is not None else RegistrationState.PENDING
-    pill, word = PILLS.get(RegistrationState(state), ("wait", "waiting"))
-    if not chosen and state == RegistrationState.REGISTERED:
-        # Still at LiveChat, but no longer chosen: the next run removes it.
-        pill, word = "muted", "will be removed"
-    if row is not None and row.last_error and state != RegistrationState.REGISTERED:
-        word = f"{word}: {row.last_error}"
-    return {
-        "action": action,
-        "title": trigger.title if trigger else action,
-        "state": str(state),
-        "chosen": chosen,
-        "pill": pill,
-        "label": word,
-        "webhook_id": row.livechat_webhook_id if row is not None else None,
-    }
+    return AppProgress("progress", next_set=current, next_status=status(current))

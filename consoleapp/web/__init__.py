@@ -9,16 +9,18 @@ from . import (
     apps,
     audit,
     auth,
+    checklist,
     errors,
     filters,
     headers,
     inbox,
     install,
+    presenters,
     receiver,
     registration,
     team,
-    testing,
     wizard,
+    wizard_steps,
 )
 
 
@@ -26,6 +28,8 @@ def register_blueprints(app: Flask) -> None:
     headers.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    presenters.init_app(app)
+    wizard_steps.init_app(app)
     auth.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(apps.bp)
@@ -37,4 +41,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(wizard.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(install.bp)
-    app.register_blueprint(testing.bp)
+    app.register_blueprint(checklist.bp)

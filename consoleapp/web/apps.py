@@ -15,7 +15,7 @@ from ..services import impact
 from ..services import webhook_sets as sets
 from .auth import editor_required, login_required
 from .forms.apps import AppNameForm, AuthorizationForm, DeleteAppForm, DeveloperCredentialForm
-from .wizard import step_url
+from .wizard_steps import step_url
 
 bp = Blueprint("apps", __name__, url_prefix="/apps")
 
@@ -32,7 +32,7 @@ def list_apps():
 
 @bp.route("/new", methods=["GET", "POST"])
 @editor_required
-def create_app():
+def new_app():
     form = AppNameForm()
     if form.validate_on_submit():
         try:
@@ -94,7 +94,7 @@ def next_step_after_authorization(app: App) -> NextStep | None:
         return NextStep("Next: Webhooks", url_for("wizard.new_set", app_id=app.id))
     if progress.next_set is not None:
         return NextStep("Next: finish the webhook set", step_url(progress.next_set))
-    return NextStep("Next: Install & test", url_for("testing.show_checklist", app_id=app.id))
+    return NextStep("Next: Install & test", url_for("checklist.show_checklist", app_id=app.id))
 
 
 def filled_by_sandbox(app: App) -> bool:

@@ -32,6 +32,7 @@ from ..extensions import db
 from ..livechat.accounts import AccountsError, AuthorizationStart
 from ..models import App, Installation
 from ..services import installation as installs
+from . import presenters
 from .auth import background_poll, editor_required, login_required
 from .forms.confirm import ConfirmForm
 from .headers import no_store
@@ -134,7 +135,7 @@ def callback(app_id: int) -> Any:
 @no_store
 def status(app_id: int) -> Any:
     app = db.get_or_404(App, app_id)
-    return jsonify(installs.status(app))
+    return jsonify(presenters.installation_json(installs.status(app)))
 
 
 @bp.get("/<int:app_id>/install/connection")
@@ -151,9 +152,7 @@ def connection(app_id: int) -> Any:
 
 
 def _installation(app_id: int, uid: str) -> Installation:
-    row = db.session.execute(
-        db.select(Installation).filter_by(app_id=app_id, uid=uid)
-    ).scalar_one_or_none()
+    row = installs.get_installation(app_id, uid)
     if row is None:
         abort(404)
     return row

@@ -12,13 +12,14 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db, queue
 from ..models import RegistrationRun, RunKind, WebhookSet, WizardStep
-from ..services import impact, registration, webhook_sets
+from ..services import impact, registration
 from ..taskqueue import QueueUnavailable
 from ..tasks import run_registration
+from . import presenters
 from .auth import background_poll, editor_required, login_required
 from .forms.confirm import ConfirmForm
 from .headers import no_store
-from .wizard import load, out_of_order, step_url
+from .wizard_steps import load, out_of_order, step_url
 
 bp = Blueprint("registration", __name__, url_prefix="/apps/<int:app_id>/webhooks/<set_uid>")
 
@@ -139,7 +140,7 @@ def show_progress(app_id: int, set_uid: str):
         "registration/show.html",
         app=app,
         webhook_set=webhook_set,
-        rows=webhook_sets.rows_for_display(webhook_set),
+        rows=presenters.registration_rows(webhook_set),
         run=_run_view(registration.latest_run(webhook_set.id)),
         problem=registration.problem(webhook_set),
         form=ConfirmForm(),
@@ -153,7 +154,7 @@ def show_progress(app_id: int, set_uid: str):
 @no_store
 def progress_status(app_id: int, set_uid: str) -> Response:
     _, webhook_set = load(app_id, set_uid)
-    rows = webhook_sets.rows_for_display(webhook_set)
+    rows = presenters.registration_rows(webhook_set)
     registered = sum(1 for row in rows if row["state"] == "registered")
     return jsonify(
         registered=registered,

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
@@ -16,12 +15,11 @@ from flask import (
     request,
     url_for,
 )
-from werkzeug.wrappers import Response
 
 from ..crypto import new_uid
 from ..extensions import db, limiter
 from ..livechat import catalog
-from ..models import App, WebhookSet, WebhookTrigger, WizardStep
+from ..models import App, WebhookSet, WizardStep
 from ..services import registration, registration_plan
 from ..services import webhook_sets as sets
 from . import review_plan, trigger_words
@@ -37,37 +35,9 @@ from .forms.wizard import (
     triggers_form,
 )
 from .headers import no_store
+from .wizard_steps import load, out_of_order, step_url
 
 bp = Blueprint("wizard", __name__, url_prefix="/apps/<int:app_id>/webhooks")
-
-STEP_ENDPOINTS = {
-    WizardStep.URL: "wizard.edit_url",
-    WizardStep.SECRET: "wizard.edit_secret",
-    WizardStep.TRIGGERS: "wizard.edit_triggers",
-    WizardStep.REVIEW: "wizard.review",
-    WizardStep.DONE: "registration.show_progress",
-}
-
-
-def load(app_id: int, set_uid: str) -> tuple[App, WebhookSet]:
-    app = db.get_or_404(App, app_id)
-    webhook_set = sets.get_set(app, set_uid)
-    if webhook_set is None:
-        abort(404)
-    return app, webhook_set
-
-
-def step_url(webhook_set: WebhookSet, step: int | None = None) -> str:
-    endpoint = STEP_ENDPOINTS[WizardStep(step or webhook_set.wizard_step)]
-    return url_for(endpoint, app_id=webhook_set.app_id, set_uid=webhook_set.uid)
-
-
-def out_of_order(webhook_set: WebhookSet, step: WizardStep) -> Response | None:
-    """A step not yet reached sends the person back to the step they are on (no skipping)."""
-    if sets.may_open(webhook_set, step):
-        return None
-    flash(f"Finish step {int(webhook_set.wizard_step)} first.", "warning")
-    return redirect(step_url(webhook_set))
 
 
 def inbox_url(token: str) -> str:
@@ -386,19 +356,3 @@ def delete_set(app_id: int, set_uid: str):
 def webhook_progress(app: App) -> sets.AppProgress:
     """For the app Overview's checklist."""
     return sets.app_progress(app)
-
-
-@bp.app_template_global()
-def wizard_step_url(webhook_set: WebhookSet, step: int | None = None) -> str:
-    return step_url(webhook_set, step)
-
-
-@bp.app_template_global()
-def trigger_noun(action: str) -> str:
-    return catalog.noun(action)
-
-
-@bp.app_template_filter()
-def describe_filters(trigger: WebhookTrigger) -> str:
-    """A chosen trigger's filters and extra data in one plain line."""
-    return trigger_words.effect(trigger.action, trigger.filters, trigger.additional_data)

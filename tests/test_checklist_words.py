@@ -3,122 +3,32 @@ shape it), the organization named in words, a banner that follows its row, and "
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import timedelta
 
 import pytest
 import responses
 
+from checklist_support import SANDBOX, SCENARIOS, deliver, page_of, seed_app, text_of
 from consoleapp.extensions import db
 from consoleapp.models import (
-    App,
-    Delivery,
     Installation,
-    RegisteredWebhook,
-    RegistrationState,
-    Role,
-    WebhookSet,
-    WebhookTrigger,
-    WizardStep,
     utcnow,
 )
-from support import add_user, sign_in
 
-SANDBOX = "http://sandbox.test/sandbox"
-SCENARIOS = {
-    "scenarios": [
-        {
-            "name": "start_chat",
-            "title": "A customer starts a chat",
-            "triggers": ["incoming_chat"],
-            "versions": ["3.5", "3.6"],
-        },
-        {
-            "name": "send_message",
-            "title": "A message is sent (customer or agent)",
-            "triggers": ["incoming_event"],
-            "versions": ["3.5", "3.6"],
-        },
-    ]
-}
 ORGANIZATION = "390e44e6-f1e6-0368c-z6ddb-74g14508c2ex"
 
 
-def text_of(response) -> str:
-    return re.sub(r"\s+", " ", html.unescape(response.get_data(as_text=True)))
-
-
 def seed(app, filters: dict | None = None, installed: bool = True) -> int:
-    """An app with one registered set of two triggers; installed, webhooks on, when asked."""
-    with app.app_context():
-        item = App(
-            name="Helpdesk",
-            client_id="client-1",
-            scopes=["webhooks.configuration:rw", "webhooks.state:rw"],
-            direct_install_url="https://console.example.com/apps/1/install/callback",
-            redirect_uris=["https://console.example.com/apps/1/install/callback"],
-            created_at=utcnow() - timedelta(minutes=12),
-        )
-        item.set_client_secret("client-secret-value")
-        db.session.add(item)
-        db.session.flush()
-        webhook_set = WebhookSet(
-            app_id=item.id,
-            target_url="http://127.0.0.1/hooks/x",
-            wizard_step=WizardStep.DONE,
-            triggers=[
-                WebhookTrigger(action="incoming_chat"),
-                WebhookTrigger(action="incoming_event", filters=filters or {}),
-            ],
-        )
-        db.session.add(webhook_set)
-        db.session.flush()
-        for action in ("incoming_chat", "incoming_event"):
-            db.session.add(
-                RegisteredWebhook(
-                    webhook_set_id=webhook_set.id,
-                    action=action,
-                    livechat_webhook_id=f"wh-{action}",
-                    state=RegistrationState.REGISTERED,
-                    registered_at=utcnow() - timedelta(minutes=10),
-                )
-            )
-        if installed:
-            db.session.add(
-                Installation(app_id=item.id, organization_id=ORGANIZATION, webhooks_enabled=True)
-            )
-        db.session.commit()
-        return item.id
-
-
-def deliver(app, action: str, rejection: str | None = None) -> None:
-    with app.app_context():
-        set_id = db.session.execute(db.select(WebhookSet.id)).scalar_one()
-        db.session.add(
-            Delivery(
-                webhook_set_id=set_id,
-                action=action,
-                received_at=utcnow(),
-                verified=rejection is None,
-                rejection=rejection,
-            )
-        )
-        db.session.commit()
-
-
-@pytest.fixture
-def sandboxed(app_factory):
-    app = app_factory(SANDBOX_URL=SANDBOX)
-    client = app.test_client()
-    sign_in(client, add_user(app, "owner@example.com", Role.OWNER))
-    return app, client
-
-
-def page_of(client, url: str) -> str:
-    with responses.RequestsMock() as mocked:
-        mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
-        return text_of(client.get(url))
+    """An app made 12 minutes ago with one registered set of two triggers, the second with
+    ``filters``; installed on ORGANIZATION, webhooks on, when asked."""
+    return seed_app(
+        app,
+        triggers={"incoming_chat": {}, "incoming_event": filters or {}},
+        installed={"webhooks_enabled": True} if installed else None,
+        organization_id=ORGANIZATION,
+        created_at=utcnow() - timedelta(minutes=12),
+    )
 
 
 @pytest.mark.parametrize(
@@ -180,7 +90,7 @@ def test_the_banner_follows_the_row_it_started(sandboxed):
     )
     assert "Started: a customer starts a chat. Waiting for LiveChat's delivery…" in page
 
-    deliver(app, "incoming_chat")
+    deliver(app, app_id, "incoming_chat")
     page = page_of(client, location)
     assert re.search(
         r"Done: a customer starts a chat\. Event received, secret verified \d+ s after the test "
@@ -194,7 +104,7 @@ def test_a_refused_delivery_turns_the_banner_red(sandboxed):
     app, client = sandboxed
     app_id = seed(app)
     location = started(client, app_id)
-    deliver(app, "incoming_chat", rejection="wrong secret key")
+    deliver(app, app_id, "incoming_chat", rejection="wrong secret key")
     page = page_of(client, location)
     assert '<p class="flash flash-error" role="status"' in page
     assert (
@@ -216,10 +126,10 @@ def test_a_banner_for_no_chosen_trigger_is_left_out(sandboxed, started_value):
 def test_when_every_trigger_is_verified_the_page_says_done_and_what_next(sandboxed):
     app, client = sandboxed
     app_id = seed(app)
-    deliver(app, "incoming_chat")
+    deliver(app, app_id, "incoming_chat")
     page = page_of(client, f"/apps/{app_id}/test/")
     assert "Done: every trigger is verified" not in page
-    deliver(app, "incoming_event")
+    deliver(app, app_id, "incoming_event")
     page = page_of(client, f"/apps/{app_id}/test/")
     assert "Done: every trigger is verified" in page
     assert re.search(
@@ -265,4 +175,4 @@ def test_the_next_unverified_fact_holds_the_primary_button(sandboxed):
         db.session.commit()
     page = page_of(client, f"/apps/{app_id}/test/")
     assert primary_labels(page) == ["A customer starts a chat", "A customer sends a message"]
-    assert 'src="/static/js/testing_outcome.js"' in page
+    assert 'src="/static/js/checklist_outcome.js"' in page

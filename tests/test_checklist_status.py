@@ -11,14 +11,21 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, insert
-from test_testing_page import deliver, rows_of, seed_app
 
+from checklist_support import SET_SECRET, deliver, rows_of, seed_app
 from consoleapp.extensions import db
-from consoleapp.models import Delivery, Installation, RegisteredWebhook, WebhookSet, utcnow
-from consoleapp.services import testing, trigger_arrivals
+from consoleapp.models import (
+    App,
+    Delivery,
+    Installation,
+    RegisteredWebhook,
+    TriggerTest,
+    WebhookSet,
+    utcnow,
+)
+from consoleapp.services import checklist, trigger_arrivals
+from query_plans import bounded_reads, plan, statements
 from support import delivery_body
-
-SECRET = "set-secret-key-value"
 
 
 @dataclass
@@ -154,6 +161,49 @@ def test_every_statement_on_deliveries_is_an_index_seek(app, owner):
     assert seen["chat_deactivated"].first_verified_at is not None
 
 
+def test_the_latest_start_of_each_trigger_is_an_index_seek(app, owner):
+    app_id = seed_app(app, installed={"webhooks_enabled": True})
+    start = utcnow() - timedelta(hours=1)
+    with app.app_context():
+        other = App(name="Other")
+        db.session.add(other)
+        db.session.flush()
+        other_id = other.id
+        db.session.execute(
+            insert(TriggerTest),
+            [
+                {
+                    "app_id": (app_id, other_id)[number % 2],
+                    "action": ("incoming_chat", "chat_deactivated", "chat_transferred")[number % 3],
+                    "scenario": "start_chat",
+                    "started_at": start + timedelta(seconds=number),
+                }
+                for number in range(300)
+            ],
+        )
+        db.session.commit()
+    with statements(app) as seen, app.app_context():
+        starts = checklist.started_tests(app_id, ["incoming_chat", "chat_deactivated", "x"])
+        trigger_arrivals.checklist_version(app_id)
+    # The app's latest: 294 (incoming_chat) and 298 (chat_deactivated); none of "x".
+    assert starts == {
+        "incoming_chat": start + timedelta(seconds=294),
+        "chat_deactivated": start + timedelta(seconds=298),
+    }
+    reads = [(sql, parameters) for sql, parameters in seen if "trigger_tests" in sql]
+    assert len(reads) == 2
+    for sql, parameters in reads:
+        lines = plan(app, sql, parameters)
+        with app.app_context():
+            sqlite = db.engine.dialect.name == "sqlite"
+        if sqlite:
+            steps = [line for line in lines if "trigger_tests" in line]
+            assert steps and all(" USING " in step for step in steps), steps
+            assert not [step for step in steps if step.startswith("SCAN")], steps
+        else:
+            assert bounded_reads(lines, "trigger_tests") == [], lines
+
+
 # -- the poll: 304 while nothing changed -----------------------------------------------------
 
 
@@ -176,7 +226,7 @@ def test_an_unchanged_checklist_is_304_and_a_new_delivery_is_200(app, owner):
     # Through the receiver, and not folded yet: the row turns green on the next poll.
     with app.app_context():
         token = db.session.execute(db.select(WebhookSet.inbox_token)).scalar_one()
-    stored = owner.post(f"/hooks/{token}", json=delivery_body("incoming_chat", SECRET))
+    stored = owner.post(f"/hooks/{token}", json=delivery_body("incoming_chat", SET_SECRET))
     assert stored.status_code == 200
     with app.app_context():
         assert db.session.execute(db.select(Delivery.folded)).scalar_one() is False
@@ -202,12 +252,8 @@ def _unregister(app, app_id: int) -> None:
 
 
 def _test_started(app, app_id: int) -> None:
-    with app.test_request_context():
-        from consoleapp.models import User
-        from consoleapp.services import audit
-
-        user = db.session.execute(db.select(User)).scalar_one()
-        audit.record(user, testing.TEST_STARTED, "Helpdesk", app_id=app_id, trigger="incoming_chat")
+    with app.app_context():
+        db.session.add(TriggerTest(app_id=app_id, action="incoming_chat", scenario="start_chat"))
         db.session.commit()
 
 
@@ -277,7 +323,7 @@ def test_a_304_does_not_work_the_checklist_out(app, owner, monkeypatch):
     def not_now(*args: object) -> None:
         raise AssertionError("the checklist was worked out for a 304")
 
-    monkeypatch.setattr(testing, "checklist", not_now)
+    monkeypatch.setattr(checklist, "for_app", not_now)
     assert poll(owner, app_id, version).status_code == 304
 
 

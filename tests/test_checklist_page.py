@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 import time
 from datetime import timedelta
@@ -11,119 +10,20 @@ import pytest
 import requests
 import responses
 
+from checklist_support import SANDBOX, SCENARIOS, deliver, rows_of, seed_app, text_of
 from consoleapp.extensions import db
 from consoleapp.models import (
     App,
     AuditEvent,
     Delivery,
     Installation,
-    RegisteredWebhook,
-    RegistrationState,
     Role,
+    TriggerTest,
     WebhookSet,
     WebhookTrigger,
-    WizardStep,
     utcnow,
 )
 from support import add_user, run_queued_tasks, sign_in
-
-SANDBOX = "http://sandbox.test/sandbox"
-SCENARIOS = {
-    "scenarios": [
-        {
-            "name": "start_chat",
-            "title": "A customer starts a chat",
-            "group": "Chats",
-            "triggers": ["incoming_chat"],
-            "versions": ["3.5", "3.6"],
-        },
-        {
-            "name": "close_chat",
-            "title": "The chat is closed",
-            "group": "Chats",
-            "triggers": ["chat_deactivated"],
-            "versions": ["3.5", "3.6"],
-        },
-    ],
-    "parameters": [],
-}
-
-
-def text_of(response) -> str:
-    return re.sub(r"\s+", " ", html.unescape(response.get_data(as_text=True)))
-
-
-def seed_app(
-    app,
-    *,
-    installed: dict | None = None,
-    registered: tuple[str, ...] = ("incoming_chat", "chat_deactivated"),
-) -> int:
-    """A configured app with a set of two triggers, registered at a known time."""
-    with app.app_context():
-        item = App(
-            name="Helpdesk",
-            client_id="client-1",
-            scopes=["webhooks.configuration:rw", "webhooks.state:rw"],
-            direct_install_url="https://console.example.com/apps/1/install/callback",
-            redirect_uris=["https://console.example.com/apps/1/install/callback"],
-        )
-        item.set_client_secret("client-secret-value")
-        db.session.add(item)
-        db.session.flush()
-        webhook_set = WebhookSet(
-            app_id=item.id,
-            target_url="http://127.0.0.1/hooks/x",
-            wizard_step=WizardStep.DONE,
-            triggers=[
-                WebhookTrigger(action="incoming_chat"),
-                WebhookTrigger(action="chat_deactivated"),
-            ],
-        )
-        webhook_set.set_secret_key("set-secret-key-value")
-        db.session.add(webhook_set)
-        db.session.flush()
-        at = utcnow() - timedelta(minutes=10)
-        for action in registered:
-            db.session.add(
-                RegisteredWebhook(
-                    webhook_set_id=webhook_set.id,
-                    action=action,
-                    livechat_webhook_id=f"wh-{action}",
-                    state=RegistrationState.REGISTERED,
-                    registered_at=at,
-                )
-            )
-        if installed is not None:
-            db.session.add(Installation(app_id=item.id, organization_id="org-1", **installed))
-        db.session.commit()
-        return item.id
-
-
-def deliver(app, app_id: int, action: str, after: timedelta, rejection: str | None = None) -> None:
-    with app.app_context():
-        webhook_set = db.session.execute(
-            db.select(WebhookSet).where(WebhookSet.app_id == app_id)
-        ).scalar_one()
-        registered_at = webhook_set.registered[0].registered_at
-        db.session.add(
-            Delivery(
-                webhook_set_id=webhook_set.id,
-                action=action,
-                received_at=registered_at + after,
-                verified=rejection is None,
-                rejection=rejection,
-            )
-        )
-        db.session.commit()
-
-
-def rows_of(client, app_id: int) -> dict[str, tuple[str, str, str]]:
-    response = client.get(f"/apps/{app_id}/test/status")
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
-    return {row["key"]: (row["pill"], row["label"], row["detail"]) for row in response.json["rows"]}
-
 
 # -- the checklist from database rows ---------------------------------------------------------
 
@@ -239,7 +139,7 @@ def test_the_tab_links_here_and_the_page_polls_its_status(app, owner):
     page = owner.get(f"/apps/{app_id}/test/").get_data(as_text=True)
     assert f'<a href="/apps/{app_id}/test/" aria-current="page">Install &amp; test</a>' in page
     assert f'data-status-url="/apps/{app_id}/test/status"' in page
-    assert 'src="/static/js/testing.js"' in page
+    assert 'src="/static/js/checklist.js"' in page
 
 
 def test_a_viewer_sees_the_checklist_but_may_not_start_events(app_factory):
@@ -263,10 +163,8 @@ def test_a_viewer_sees_the_checklist_but_may_not_start_events(app_factory):
 
 
 @pytest.fixture
-def mocked_sandbox(app_factory):
-    app = app_factory(SANDBOX_URL=SANDBOX)
-    client = app.test_client()
-    sign_in(client, add_user(app, "owner@example.com", Role.OWNER))
+def mocked_sandbox(sandboxed):
+    app, client = sandboxed
     return app, client, seed_app(app)
 
 
@@ -458,6 +356,13 @@ def test_a_button_makes_the_sandbox_fire_a_real_event_that_turns_the_row_verifie
             "trigger": "incoming_chat",
             "scenario": "start_chat",
         }
+        [start] = db.session.execute(db.select(TriggerTest)).scalars()
+        assert (start.app_id, start.action, start.scenario) == (
+            app_id,
+            "incoming_chat",
+            "start_chat",
+        )
+        assert start.started_at == event.created_at
 
 
 def test_the_console_reaches_the_sandbox_over_http(live, monkeypatch):
@@ -538,11 +443,12 @@ def test_a_registration_after_the_last_test_restarts_the_clock(app, owner, owner
     app_id = seed_app(app, installed={"webhooks_enabled": True})
     with app.app_context():
         db.session.add(
-            AuditEvent(
-                action="test.event_started",
-                actor_id=owner_id,
-                created_at=utcnow() - timedelta(minutes=20),
-                details={"app_id": app_id, "trigger": "incoming_chat", "scenario": "start_chat"},
+            TriggerTest(
+                app_id=app_id,
+                action="incoming_chat",
+                scenario="start_chat",
+                started_at=utcnow() - timedelta(minutes=20),
+                started_by_id=owner_id,
             )
         )
         db.session.commit()

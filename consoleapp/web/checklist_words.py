@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..services.testing import BAD, OK, Check, Checklist, TestEvent, took
+from ..services.checklist import Check, Checklist, CheckState
+from ..services.sandbox_events import TriggerEvent
+from .presenters import check_detail, took
 
 # Scenarios whose author the trigger's filters choose (the sandbox's own title says "customer
 # or agent"): the button says which one it will be.
@@ -31,7 +33,7 @@ PERFORMED = {
 }
 
 
-def button_label(event: TestEvent) -> str:
+def button_label(event: TriggerEvent) -> str:
     """What pressing the button makes happen, as the trigger's filters shape it."""
     author = event.parameters.get("author_type", "")
     label = AUTHORED.get(event.scenario.name, {}).get(author) or event.scenario.title
@@ -42,7 +44,7 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def nothing_queued(event: TestEvent) -> str:
+def nothing_queued(event: TriggerEvent) -> str:
     return (
         f"Started: {_lower_first(button_label(event))}, but LiveChat queued no delivery for "
         "it. Check that the app is installed, license webhooks are on and the trigger's "
@@ -55,27 +57,27 @@ class Banner:
     """The line above the checklist after a test event; it follows the trigger's row."""
 
     key: str
-    state: str
+    state: CheckState
     text: str
     text_ok: str
     text_bad: str
 
     @property
     def category(self) -> str:
-        return {OK: "success", BAD: "error"}.get(self.state, "success")
+        return "error" if self.state == CheckState.FAILED else "success"
 
 
-def banner(row: Check, event: TestEvent) -> Banner:
+def banner(row: Check, event: TriggerEvent) -> Banner:
     """Said the same way here and by the page's script, which adds the row's detail."""
     label = _lower_first(button_label(event))
     text_ok, text_bad = f"Done: {label}.", f"Started: {label}."
-    if row.pill == OK:
-        text = f"{text_ok} {row.detail}"
-    elif row.pill == BAD:
-        text = f"{text_bad} {row.detail}"
+    if row.state == CheckState.VERIFIED:
+        text = f"{text_ok} {check_detail(row)}"
+    elif row.state == CheckState.FAILED:
+        text = f"{text_bad} {check_detail(row)}"
     else:
         text = f"Started: {label}. Waiting for LiveChat's delivery…"
-    return Banner(row.key, row.pill, text, text_ok, text_bad)
+    return Banner(row.key, row.state, text, text_ok, text_bad)
 
 
 def completion(checks: Checklist, created_at: datetime) -> str:

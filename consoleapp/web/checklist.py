@@ -21,13 +21,14 @@ from ..extensions import db
 from ..livechat.configuration import LiveChatError
 from ..models import App
 from ..sandbox_client import SandboxEvents, Scenario
-from ..services import testing, trigger_arrivals
-from . import testing_words as words
+from ..services import checklist, sandbox_events, trigger_arrivals
+from . import checklist_words as words
+from . import presenters
 from .auth import background_poll, editor_required, login_required
 from .forms.confirm import ConfirmForm
 from .headers import no_store
 
-bp = Blueprint("testing", __name__, url_prefix="/apps/<int:app_id>/test")
+bp = Blueprint("checklist", __name__, url_prefix="/apps/<int:app_id>/test")
 bp.add_app_template_filter(words.button_label, "event_label")
 
 POLL_SECONDS = 1
@@ -63,10 +64,10 @@ def _endpoint(name: str) -> str | None:
 
 
 def _page_url(app_id: int, started: str | None = None) -> str:
-    return url_for("testing.show_checklist", app_id=app_id, started=started)
+    return url_for("checklist.show_checklist", app_id=app_id, started=started)
 
 
-def _banner(checks: testing.Checklist, events: dict[str, testing.TestEvent]):
+def _banner(checks: checklist.Checklist, events: dict[str, sandbox_events.TriggerEvent]):
     """After a test event (``?started=<trigger>``), the line that follows its row."""
     action = request.args.get("started", "")
     row = next((r for r in checks.triggers if r.action == action), None)
@@ -80,9 +81,9 @@ def show_checklist(app_id: int):
     app = db.get_or_404(App, app_id)
     # Read first: the page's first poll is then answered 304 unless something changed since.
     version = trigger_arrivals.checklist_version(app.id)
-    checks, events = testing.checklist(app), testing.buttons(app, scenarios)
+    checks, events = checklist.for_app(app), sandbox_events.buttons(app, scenarios)
     return render_template(
-        "testing/checklist.html",
+        "checklist/show.html",
         app=app,
         status_version=quote_etag(version) if version else "",
         checks=checks,
@@ -102,7 +103,7 @@ def show_checklist(app_id: int):
 @login_required
 @background_poll
 @no_store
-def checklist_status(app_id: int) -> Response:
+def status(app_id: int) -> Response:
     """The checklist as JSON, or 304 when nothing it is worked out from has changed since the
     version the page holds (its ETag): an open page polls every second, mostly for nothing."""
     version = trigger_arrivals.checklist_version(app_id)
@@ -111,7 +112,7 @@ def checklist_status(app_id: int) -> Response:
     if request.if_none_match.contains(version):
         response = Response(status=304)
     else:
-        response = jsonify(testing.as_json(testing.checklist(db.get_or_404(App, app_id))))
+        response = jsonify(presenters.checklist_json(checklist.for_app(db.get_or_404(App, app_id))))
     response.set_etag(version)
     return response
 
@@ -123,22 +124,25 @@ def start_event(app_id: int, action: str):
     if events is None or not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        plan = testing.plan_event(app, action)
+        plan = sandbox_events.plan_event(app, action)
         db.session.commit()  # no transaction may stay open during the sandbox call
-        fired = testing.fire(plan, events)
-    except (testing.EventRefused, LiveChatError) as exc:
+        fired = sandbox_events.fire(plan, events)
+    except (sandbox_events.EventRefused, LiveChatError) as exc:
         flash(getattr(exc, "plain", str(exc)), "error")
         return redirect(_page_url(app_id))
-    testing.record_start(g.user, plan, fired.scenario)
+    sandbox_events.record_start(g.user, plan, fired.scenario)
     db.session.commit()
     if not fired.deliveries:
-        flash(words.nothing_queued(testing.TestEvent(fired.scenario, plan.parameters)), "warning")
+        flash(
+            words.nothing_queued(sandbox_events.TriggerEvent(fired.scenario, plan.parameters)),
+            "warning",
+        )
         return redirect(_page_url(app_id))
     # The page's banner says it started, then follows the trigger's row.
     return redirect(_page_url(app_id, started=action))
 
 
 @bp.app_template_global()
-def test_progress(app: App) -> testing.Checklist:
+def checklist_progress(app: App) -> checklist.Checklist:
     """For the app Overview's checklist."""
-    return testing.checklist(app)
+    return checklist.for_app(app)
