@@ -3,7 +3,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from walk import watch_errors
+from walk import create_first_app, create_owner, sandbox_page, watch_errors
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -43,3 +43,11 @@ def page(browser, live_server):
     yield page
     context.close()
     assert errors == [], f"the browser reported errors: {errors}"
+
+
+@pytest.fixture
+def walked(browser, live_server_factory):
+    """A sandbox-mode console past its first run, with one app: (live, page, app_id)."""
+    with sandbox_page(browser, live_server_factory) as (live, page):
+        create_owner(page)
+        yield live, page, create_first_app(page)

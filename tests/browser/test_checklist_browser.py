@@ -8,29 +8,11 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from walk import create_first_app, create_owner, tick_triggers, watch_errors
+from walk import tick_triggers
 
 from shots import screenshot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def walked(browser, live_server_factory):
-    live = live_server_factory(
-        WTF_CSRF_ENABLED=True,
-        TESTING=False,
-        SANDBOX_DELIVERY_TIMEOUT=5,
-        ENVIRON={"SANDBOX_PROVISIONING": "on"},
-    )
-    context = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors = watch_errors(page)
-    create_owner(page)
-    app_id = create_first_app(page)
-    yield live, page, app_id
-    context.close()
-    assert errors == [], f"the browser reported errors: {errors}"
 
 
 def test_a_trigger_button_turns_its_row_verified(walked):

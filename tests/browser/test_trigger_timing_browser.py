@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
-from walk import create_first_app, create_owner, tick_triggers, watch_errors
+from walk import tick_triggers
 
 from consoleapp.extensions import db
 from consoleapp.models import Delivery
@@ -47,24 +47,6 @@ def stored_at(live, action: str) -> datetime:
         return db.session.execute(
             db.select(db.func.min(Delivery.received_at)).where(Delivery.action == action)
         ).scalar_one()
-
-
-@pytest.fixture
-def walked(browser, live_server_factory):
-    live = live_server_factory(
-        WTF_CSRF_ENABLED=True,
-        TESTING=False,
-        SANDBOX_DELIVERY_TIMEOUT=5,
-        ENVIRON={"SANDBOX_PROVISIONING": "on"},
-    )
-    context = browser.new_context(base_url=live.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors = watch_errors(page)
-    create_owner(page)
-    app_id = create_first_app(page)
-    yield live, page, app_id
-    context.close()
-    assert errors == [], f"the browser reported errors: {errors}"
 
 
 def set_up_and_install(page, app_id: int) -> None:

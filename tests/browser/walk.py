@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 PASSWORD = "a long enough password"
 
@@ -20,6 +22,30 @@ def watch_errors(page) -> list[str]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+# A sandbox-mode console with CSRF on, as people meet it: creating an app asks the sandbox for
+# its credentials; the sandbox gives up on a delivery nobody answers after 5 s.
+SANDBOX_CONSOLE = {
+    "WTF_CSRF_ENABLED": True,
+    "TESTING": False,
+    "SANDBOX_DELIVERY_TIMEOUT": 5,
+    "ENVIRON": {"SANDBOX_PROVISIONING": "on"},
+}
+WIDE = {"width": 1280, "height": 900}
+
+
+@contextmanager
+def sandbox_page(browser, live_server_factory, viewport: dict | None = None) -> Iterator:
+    """A sandbox-mode console and a fresh browser page on it: (live, page). The page must
+    report no script error by the end."""
+    live = live_server_factory(**SANDBOX_CONSOLE)
+    context = browser.new_context(base_url=live.url, viewport=viewport or WIDE)
+    page = context.new_page()
+    errors = watch_errors(page)
+    yield live, page
+    context.close()
+    assert errors == [], f"the browser reported errors: {errors}"
 
 
 def create_owner(page, email: str = "owner@example.com") -> None:
