@@ -81,7 +81,7 @@ class Console:
         self._token = None
         self.token("/setup")
         answer = self.post("/setup", {"email": email, "password": password})
-        assert answer.url.endswith("/apps/"), answer.url
+        assert answer.url.endswith("/apps/new"), answer.url
         self._token = None  # a new session after sign-in
 
     def create_app(self, name: str = "Helpdesk sync") -> int:

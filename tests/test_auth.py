@@ -25,7 +25,7 @@ def test_setup_creates_owner_and_signs_in(app, client):
         "/setup", data={"email": "  Boss@Example.com ", "password": "a long enough password"}
     )
     assert response.status_code == 302
-    assert response.headers["Location"] == "/apps/"
+    assert response.headers["Location"] == "/apps/new"
     with app.app_context():
         user = db.session.execute(db.select(User)).scalar_one()
         assert user.email == "boss@example.com"

@@ -11,6 +11,7 @@ import pytest
 from consoleapp.extensions import db
 from consoleapp.models import (
     App,
+    Installation,
     RegisteredWebhook,
     RegistrationState,
     Role,
@@ -236,14 +237,42 @@ def test_authorization_leads_on_to_the_next_step(app, owner):
     assert primaries(page) == ["Next: Install & test"]
 
 
-def test_after_registering_the_one_primary_button_is_install_and_test(app, owner):
+def test_after_registering_the_one_primary_button_installs_the_app(app, owner):
+    # Not installed yet: installing is the next step, offered at once (LiveChat's sign-in in a
+    # popup), and the page then goes on to Install & test.
     app_id = ready_app(app)
     uid = add_set(app, app_id, WizardStep.DONE, registered=True)
+    page = owner.get(f"/apps/{app_id}/webhooks/{uid}/registration")
+    assert primaries(page) == ["Next: Install app"]
+    text = text_of(page)
+    assert f'action="/apps/{app_id}/install/start" target="livechat-install"' in text
+    assert f'data-install-next="/apps/{app_id}/test/"' in text
+    assert "js/install.js" in text
+    assert f'href="/apps/{app_id}/webhooks/{uid}/remove">Remove from LiveChat…</a>' in text
+
+
+def test_after_registering_an_installed_app_is_led_on_to_install_and_test(app, owner):
+    app_id = ready_app(app)
+    uid = add_set(app, app_id, WizardStep.DONE, registered=True)
+    with app.app_context():
+        db.session.add(Installation(app_id=app_id, organization_id="org-1"))
+        db.session.commit()
     page = owner.get(f"/apps/{app_id}/webhooks/{uid}/registration")
     assert primaries(page) == ["Next: Install & test"]
     text = text_of(page)
     assert f'<a class="button button-primary" href="/apps/{app_id}/test/">' in text
+    assert "/install/start" not in text
     assert f'href="/apps/{app_id}/webhooks/{uid}/remove">Remove from LiveChat…</a>' in text
+
+
+def test_an_app_that_cannot_be_installed_yet_is_led_to_install_and_test(app, owner):
+    app_id = ready_app(app)
+    with app.app_context():
+        db.session.get(App, app_id).direct_install_url = None
+        db.session.commit()
+    uid = add_set(app, app_id, WizardStep.DONE, registered=True)
+    page = owner.get(f"/apps/{app_id}/webhooks/{uid}/registration")
+    assert primaries(page) == ["Next: Install & test"]
 
 
 def test_a_viewer_is_led_on_but_offered_no_removal(app, client):

@@ -243,6 +243,29 @@ def test_the_consoles_own_inbox_in_one_click(app, owner, app_id):
     assert webhook_set.target_url in page
 
 
+def test_choosing_the_own_inbox_answers_the_secret_step_too(app, owner, app_id):
+    # The console is the endpoint: it keeps the key, so the wizard goes on to the triggers.
+    response = owner.post(f"{base(app_id)}/create", data={"url": "", "use_inbox": "y"})
+    webhook_set = the_set(app)
+    assert response.headers["Location"] == f"{base(app_id)}/{webhook_set.uid}/triggers"
+    assert webhook_set.wizard_step == WizardStep.TRIGGERS
+    assert webhook_set.secret_saved_at is not None and webhook_set.secret_shown_at is None
+    page = text_of(owner.get(response.headers["Location"]))
+    assert "The console keeps the secret key and checks every event with it" in page
+    assert "Next: the triggers." in page
+    # Step 2 is done and may be opened; it says the console keeps the key.
+    secret = text_of(owner.get(f"{base(app_id)}/{webhook_set.uid}/secret"))
+    assert "the console keeps the key</strong>" in secret
+
+
+def test_an_endpoint_of_ones_own_still_gets_the_secret_step(app, owner, app_id):
+    response = owner.post(f"{base(app_id)}/create", data={"url": PUBLIC_URL})
+    webhook_set = the_set(app)
+    assert response.headers["Location"] == f"{base(app_id)}/{webhook_set.uid}/secret"
+    assert webhook_set.wizard_step == WizardStep.SECRET
+    assert webhook_set.secret_key_sealed is None
+
+
 def test_unknown_set_is_not_found(app, owner, app_id):
     other = add_app_named(app, "Other")
     uid = create_set(owner, app_id)

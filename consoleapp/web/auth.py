@@ -182,8 +182,9 @@ def setup():
             return redirect(url_for("auth.login"))
         db.session.commit()
         start_session(user)
-        flash("Welcome. Your owner account is ready. Create your first app.", "success")
-        return redirect(url_for("apps.list_apps"))
+        flash("Welcome. Your owner account is ready. Next: create your first app.", "success")
+        # The first run has no app yet: its next step is making one.
+        return redirect(url_for("apps.new_app"))
     return render_template("auth/setup.html", form=form), 200 if not form.errors else 422
 
 

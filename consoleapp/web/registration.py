@@ -11,8 +11,9 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, url_f
 from werkzeug.wrappers import Response
 
 from ..extensions import db, queue
-from ..models import RegistrationRun, RunKind, WebhookSet, WizardStep
+from ..models import App, RegistrationRun, RunKind, WebhookSet, WizardStep
 from ..services import impact, registration
+from ..services import installation as installs
 from ..taskqueue import QueueUnavailable
 from ..tasks import run_registration
 from . import presenters
@@ -143,8 +144,19 @@ def show_progress(app_id: int, set_uid: str):
         rows=presenters.registration_rows(webhook_set),
         run=_run_view(registration.latest_run(webhook_set.id)),
         problem=registration.problem(webhook_set),
+        install_next=_install_next(app, webhook_set),
         form=ConfirmForm(),
         step=4,
+    )
+
+
+def _install_next(app: App, webhook_set: WebhookSet) -> bool:
+    """Registered, and the app not yet installed anywhere though it could be: installing is
+    the next step, so the page offers it at once."""
+    return (
+        webhook_set.wizard_step == WizardStep.DONE
+        and not installs.installations_of(app)
+        and installs.not_ready_reason(app) is None
     )
 
 

@@ -84,8 +84,10 @@ def create_set(app_id: int):
     if not form.validate_on_submit():
         return _url_page(app, None, form)
     webhook_set = sets.create(g.user, app, form.url.data, token)
+    kept = _keep_key_if_own_inbox(webhook_set)
     db.session.commit()
-    flash("Webhook URL saved. Next: the secret key.", "success")
+    next_step = "the triggers" if kept else "the secret key"
+    flash(f"{OWN_INBOX_CHOSEN if kept else 'Webhook URL saved.'} Next: {next_step}.", "success")
     return redirect(step_url(webhook_set))
 
 
@@ -104,8 +106,9 @@ def save_url(app_id: int, set_uid: str):
     if not form.validate_on_submit():
         return _url_page(app, webhook_set, form)
     sets.set_url(g.user, webhook_set, form.url.data, current_app.config["PUBLIC_URL"])
+    kept = _keep_key_if_own_inbox(webhook_set)
     db.session.commit()
-    flash("Webhook URL saved.", "success")
+    flash(OWN_INBOX_CHOSEN if kept else "Webhook URL saved.", "success")
     return redirect(step_url(webhook_set))
 
 
@@ -130,6 +133,21 @@ def test_url(app_id: int, set_uid: str | None):
 
 def _own_inbox(webhook_set: WebhookSet) -> bool:
     return sets.sends_to_own_inbox(webhook_set, current_app.config["PUBLIC_URL"])
+
+
+OWN_INBOX_CHOSEN = (
+    "The console's test inbox receives the events. The console keeps the secret key and "
+    "checks every event with it: nothing for you to copy."
+)
+
+
+def _keep_key_if_own_inbox(webhook_set: WebhookSet) -> bool:
+    """With the console's own inbox the console is the endpoint: it keeps the key (says
+    whether it did), so the secret step asks nothing and the wizard goes on to the triggers."""
+    if not _own_inbox(webhook_set):
+        return False
+    sets.keep_secret_in_console(g.user, webhook_set)
+    return True
 
 
 def _secret_page(app: App, webhook_set: WebhookSet, form: OwnSecretForm | None = None):

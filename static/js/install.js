@@ -1,5 +1,6 @@
 // Private installation: open LiveChat's sign-in in a popup, close it when done, and refresh
-// the page behind it when the installation changes. Every page works without this file.
+// the page behind it when the installation changes, or go on to the page named by
+// data-install-next (after registering, Install & test). Every page works without this file.
 (() => {
   const POPUP = "livechat-install";
 
@@ -40,14 +41,16 @@
     maxPolls: 300,  // stop after ten minutes
     onData: (body) => {
       const now = JSON.stringify(body.installations);
-      if (seen !== null && now !== seen) {
-        if (!posting) {
-          window.location.reload();
-          return false;
-        }
-      } else {
-        seen = now;
+      // A page that leads on once the app is installed (it was not when the page was made)
+      // goes as soon as it is; any other page reloads when the installations change.
+      const next = panel.dataset.installNext;
+      const changed = next ? body.installed : seen !== null && now !== seen;
+      if (changed && !posting) {
+        if (next) window.location.assign(next);
+        else window.location.reload();
+        return false;
       }
+      if (!changed) seen = now;
       return true;
     },
     onRefused: () => false,

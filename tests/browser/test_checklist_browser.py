@@ -26,7 +26,6 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     tabs.get_by_role("link", name="Webhooks").click()
     page.get_by_role("link", name="Create one →").click()
     page.get_by_role("button", name="Use the console's test inbox").click()
-    page.get_by_role("button", name="Continue to triggers").click()
     tick_triggers(page, "A chat starts", "A chat is tagged")
     page.get_by_role("button", name="Save triggers and review").click()
     page.get_by_role("button", name="Register with LiveChat").click()
@@ -52,6 +51,10 @@ def test_a_trigger_button_turns_its_row_verified(walked):
     popup.wait_for_event("close", timeout=15_000)
     expect(installed.locator(".pill-ok")).to_be_visible(timeout=15_000)
     expect(page.locator('li[data-check="license_webhooks"] .pill-ok')).to_be_visible(timeout=15_000)
+    # Without a reload, the primary buttons move on from "Install app" to the triggers.
+    expect(page.locator("main .button-primary")).to_have_text(
+        ["A customer starts a chat", "The thread is tagged"]
+    )
     page.reload()
     row = page.locator('li[data-check="trigger:incoming_chat"]')
     expect(row.get_by_text("waiting")).to_be_visible()

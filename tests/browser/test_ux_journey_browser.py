@@ -54,7 +54,6 @@ def page(context):
 def create_app(page, name: str = "Helpdesk") -> int:
     """The first run and a new app; it lands on its next step, the webhook wizard."""
     create_owner(page)
-    page.get_by_role("link", name="Create your first app →").click()
     page.get_by_label("App name").fill(name)
     page.get_by_role("button", name="Create app").click()
     page.wait_for_url(re.compile(r"/apps/\d+/webhooks/new$"))
@@ -127,7 +126,8 @@ def test_from_register_to_every_trigger_verified_one_button_at_a_time(page, live
     )
     primary = page.locator("main .button-primary")
     expect(primary).to_have_count(1)
-    expect(primary).to_have_text("Next: Install & test")
+    # Not installed yet: installing is the next step, right here.
+    expect(primary).to_have_text("Next: Install app")
     at_both_widths(page, "ux-01-registered-next-install")
 
     page.get_by_role("link", name="Remove from LiveChat…").click()
@@ -140,17 +140,17 @@ def test_from_register_to_every_trigger_verified_one_button_at_a_time(page, live
     page.get_by_role("link", name="Cancel").click()
     expect(page.get_by_role("heading", name="Registered with LiveChat")).to_be_visible()
 
-    page.get_by_role("link", name="Next: Install & test").click()
-    page.wait_for_url(f"**/apps/{app_id}/test/")
-    installed = page.locator('li[data-check="installed"]')
     with page.expect_popup() as opened:
-        installed.get_by_role("button", name="Install app").click()
+        page.get_by_role("button", name="Next: Install app").click()
     popup = opened.value
     popup.get_by_role("button", name="Allow").click()
     popup.wait_for_event("close", timeout=15_000)
+    # Once installed, the page behind the popup goes on to Install & test.
+    page.wait_for_url(f"**/apps/{app_id}/test/", timeout=15_000)
+    installed = page.locator('li[data-check="installed"]')
     expect(installed).to_contain_text("your LiveChat organization", timeout=15_000)
     expect(page.locator('li[data-check="license_webhooks"] .pill-ok')).to_be_visible(timeout=15_000)
-    # Without a reload, the primary buttons move on from "Install app" to the triggers.
+    # The primary buttons are the triggers now.
     primary = page.locator("main .button-primary")
     expect(primary).to_have_count(2)
     expect(primary.first).to_have_text("A customer starts a chat")

@@ -49,12 +49,13 @@ def sandbox_page(browser, live_server_factory, viewport: dict | None = None) -> 
 
 
 def create_owner(page, email: str = "owner@example.com") -> None:
-    """The first run: the setup page makes the owner account and signs in."""
+    """The first run: the setup page makes the owner account, signs in and goes on to the
+    new-app form."""
     page.goto("/")
     page.get_by_label("Your email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create owner account").click()
-    page.wait_for_url("**/apps/")
+    page.wait_for_url("**/apps/new")
 
 
 # Where a new app lands: its next step, the webhook wizard once the sandbox filled in its
@@ -63,9 +64,9 @@ LANDED = re.compile(r"/apps/(\d+)/(authorization|webhooks/new)$")
 
 
 def create_first_app(page, name: str = "Helpdesk sync") -> int:
-    """From the empty Apps page, create an app; returns its id. The page is then on the
-    app's next step: the webhook wizard in sandbox mode, Authorization otherwise."""
-    page.get_by_role("link", name="Create your first app →").click()
+    """From the new-app form the first run lands on, create an app; returns its id. The page
+    is then on the app's next step: the webhook wizard in sandbox mode, Authorization
+    otherwise."""
     page.get_by_label("App name").fill(name)
     page.get_by_role("button", name="Create app").click()
     page.wait_for_url(LANDED)
