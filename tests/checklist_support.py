@@ -4,8 +4,6 @@ The ``sandboxed`` fixture (tests/conftest.py) is the console set up to reach tha
 
 from __future__ import annotations
 
-import html
-import re
 from datetime import datetime, timedelta
 
 import responses
@@ -22,6 +20,7 @@ from consoleapp.models import (
     WizardStep,
     utcnow,
 )
+from support import flat_text_of
 
 SANDBOX = "http://sandbox.test/sandbox"
 SCENARIOS = {
@@ -52,11 +51,6 @@ SCENARIOS = {
 }
 SET_SECRET = "set-secret-key-value"
 TRIGGERS = {"incoming_chat": {}, "chat_deactivated": {}}
-
-
-def text_of(response) -> str:
-    """A page's text, entities turned back into characters and whitespace collapsed."""
-    return re.sub(r"\s+", " ", html.unescape(response.get_data(as_text=True)))
 
 
 def seed_app(
@@ -155,4 +149,4 @@ def page_of(client, url: str) -> str:
     """A page's text, the sandbox's event list mocked."""
     with responses.RequestsMock() as mocked:
         mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
-        return text_of(client.get(url))
+        return flat_text_of(client.get(url))

@@ -19,7 +19,7 @@ from consoleapp.extensions import db, limiter
 from consoleapp.models import Role
 from consoleapp.redaction import configure_logging
 from consoleapp.services import intake
-from support import LiveServer, ThreadedWorker, add_user, make_app, sign_in
+from support import LiveServer, ThreadedWorker, add_user, add_webhook_set, make_app, sign_in
 
 # The test process serves the console as wsgi.py's does, with the same process-wide logging.
 configure_logging("INFO")
@@ -67,6 +67,23 @@ def network_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any test that opens a connection to anything but loopback."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket, "create_connection", _guarded_create_connection)
+
+
+@pytest.fixture
+def attempts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every connection attempt; non-loopback ones are refused here, never sent."""
+    seen: list[object] = []
+    guarded_connect = socket.socket.connect
+
+    def recording_connect(self: socket.socket, address: object) -> object:
+        seen.append(address)
+        host = address[0] if isinstance(address, tuple) else address
+        if host not in {"127.0.0.1", "::1"}:
+            raise ConnectionRefusedError(111, "refused by the test")
+        return guarded_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    return seen
 
 
 @pytest.fixture(autouse=True)
@@ -204,6 +221,35 @@ def owner(client: FlaskClient, owner_id: int) -> FlaskClient:
     """A client signed in as the owner."""
     sign_in(client, owner_id)
     return client
+
+
+# -- the console and its sandbox on one socket ---------------------------------------------
+
+
+@pytest.fixture
+def live(live_server_factory) -> LiveServer:
+    """The console in sandbox mode, served with its sandbox on one socket, without a worker:
+    queued tasks wait for ``run_queued_tasks``. Modules that need another set-up define their
+    own ``live``."""
+    return live_server_factory(worker=False, ENVIRON={"SANDBOX_PROVISIONING": "on"})
+
+
+@pytest.fixture
+def console(live: LiveServer) -> FlaskClient:
+    """A client of ``live`` signed in as its owner."""
+    client = live.app.test_client()
+    sign_in(client, add_user(live.app, "owner@example.com", Role.OWNER))
+    return client
+
+
+# -- the console's inbox -------------------------------------------------------------------
+
+
+@pytest.fixture
+def inbox_set(app: Flask) -> tuple[int, str]:
+    """An app with one webhook set whose secret is ``support.INBOX_SECRET``: (app id, inbox
+    token)."""
+    return add_webhook_set(app)
 
 
 # -- Install & test ------------------------------------------------------------------------

@@ -79,7 +79,9 @@ class Served:
         return round(peak / 1024, 1)
 
 
-def _stop(process: subprocess.Popen, how: int = signal.SIGTERM) -> None:
+def stop_process(process: subprocess.Popen, how: int = signal.SIGTERM) -> None:
+    """SIGTERM (or ``how``), then SIGKILL if it has not stopped within 15 s. gunicorn finishes
+    the requests in flight first and writes their access lines."""
     if process.poll() is None:
         process.send_signal(how)
         try:
@@ -150,7 +152,7 @@ def served(
         yield running
     finally:
         for worker in running.workers:
-            _stop(worker)
-        _stop(web)
+            stop_process(worker)
+        stop_process(web)
         for log in (web_log, *running.files):
             log.close()

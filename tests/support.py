@@ -4,6 +4,7 @@ with conftest files in several folders, ``import conftest`` finds whichever load
 from __future__ import annotations
 
 import html
+import re
 
 from cryptography.fernet import Fernet
 from flask import Flask
@@ -12,7 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from consoleapp import create_app
 from consoleapp.extensions import db
-from consoleapp.models import Role, User
+from consoleapp.models import AuditEvent, Delivery, DeliveryEvent, Role, User
 
 TEST_FERNET_KEY = Fernet.generate_key().decode()
 # CHECKS S1: addresses that are not publicly reachable, in every notation listed there.
@@ -37,6 +38,7 @@ NOT_PUBLIC = [
     "http://240.0.0.1/",
 ]
 TEST_PASSWORD = "correct horse battery"
+TAGS = re.compile(r"<[^>]+>")
 # Hashing at full strength for every test user would dominate the suite's run time.
 _FAST_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
 
@@ -149,8 +151,47 @@ def delivery_body(
 
 
 def text_of(response) -> str:
-    """A page's text with its HTML entities turned back into characters."""
+    """A page's HTML with its entities turned back into characters."""
     return html.unescape(response.get_data(as_text=True))
+
+
+def flat_text_of(response) -> str:
+    """A page's HTML on one line: entities turned back into characters, every run of
+    whitespace (no-break spaces too) made one space."""
+    return re.sub(r"\s+", " ", text_of(response))
+
+
+def words(response) -> str:
+    """What a person reads on a page: its text without the tags, whitespace collapsed."""
+    return " ".join(html.unescape(TAGS.sub(" ", response.get_data(as_text=True))).split())
+
+
+def deliveries(app: Flask) -> list[Delivery]:
+    """The stored deliveries, once what follows from them is worked out (as a worker does)."""
+    fold(app)
+    with app.app_context():
+        rows = db.session.execute(db.select(Delivery).order_by(Delivery.id)).scalars().all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def events(app: Flask) -> list[DeliveryEvent]:
+    """The delivery events, once the stored deliveries are folded into them."""
+    fold(app)
+    with app.app_context():
+        rows = db.session.execute(db.select(DeliveryEvent)).scalars().all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def password_hash(app: Flask, user_id: int) -> str:
+    with app.app_context():
+        return db.session.get(User, user_id).password_hash
+
+
+def audit_actions(app: Flask) -> list[str]:
+    with app.app_context():
+        return list(db.session.execute(db.select(AuditEvent.action)).scalars())
 
 
 def row_counts(app) -> dict[str, int]:

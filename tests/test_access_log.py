@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 from gunicorn.config import KNOWN_SETTINGS as gunicorn_settings
+from served import stop_process
 
 from consoleapp.extensions import db
 from consoleapp.models import Role, User
@@ -157,17 +158,6 @@ def _wait_until_serving(base: str, deadline: float) -> None:
     pytest.fail("gunicorn did not answer")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM: gunicorn finishes the requests in flight and writes their access lines."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
 def test_gunicorn_access_log_holds_no_credentials(app, database_url, tmp_path):
     credentials = make_credentials(app)
     access_log = tmp_path / "access.log"
@@ -215,7 +205,7 @@ def test_gunicorn_access_log_holds_no_credentials(app, database_url, tmp_path):
             _wait_until_serving(base, deadline)
             run_flows(base, credentials)
         finally:
-            _stop(process)
+            stop_process(process)
     logged = access_log.read_text()
     assert f'"GET /invitations/{REDACTED} HTTP/1.1" 200' in logged
     assert f'"POST /hooks/{REDACTED} HTTP/1.1" 200' in logged

@@ -30,22 +30,6 @@ LOOPBACK_SETTING = pytest.mark.parametrize(
 )
 
 
-@pytest.fixture
-def attempts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every connection attempt; non-loopback ones are refused here, never sent."""
-    seen: list[object] = []
-    guarded = socket.socket.connect
-
-    def recording(self: socket.socket, address: object) -> object:
-        seen.append(address)
-        if address[0] not in {"127.0.0.1", "::1"}:
-            raise ConnectionRefusedError(111, "refused by the test")
-        return guarded(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", recording)
-    return seen
-
-
 def resolve_to(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
     """Any name resolves to ``address``; an address literal to itself."""
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from checklist_support import SANDBOX, SCENARIOS, deliver, rows_of, seed_app, text_of
+from checklist_support import SANDBOX, SCENARIOS, deliver, rows_of, seed_app
 from consoleapp.extensions import db
 from consoleapp.models import (
     App,
@@ -23,7 +23,7 @@ from consoleapp.models import (
     WebhookTrigger,
     utcnow,
 )
-from support import add_user, run_queued_tasks, sign_in
+from support import add_user, flat_text_of, run_queued_tasks, sign_in
 
 # -- the checklist from database rows ---------------------------------------------------------
 
@@ -45,10 +45,10 @@ def test_every_fact_verified_with_the_time_it_took(app, owner):
         "Event received, secret verified 7 s after registration."
     )
     assert "2 min 5 s after registration" in rows["trigger:chat_deactivated"][2]
-    page = text_of(owner.get(f"/apps/{app_id}/test/"))
+    page = flat_text_of(owner.get(f"/apps/{app_id}/test/"))
     assert "6 of 6 verified" in page and "Webhooks registered 2/2" in page
     assert page.count('class="pill pill-ok">verified<') == 6
-    overview = text_of(owner.get(f"/apps/{app_id}"))
+    overview = flat_text_of(owner.get(f"/apps/{app_id}"))
     assert "Install and test · 6 of 6 verified" in overview
     assert f'href="/apps/{app_id}/test/"' in overview
 
@@ -59,7 +59,7 @@ def test_a_rejected_delivery_fails_the_row_with_its_reason(app, owner):
     rows = rows_of(owner, app_id)
     assert rows["trigger:chat_deactivated"][:2] == ("bad", "failed: wrong secret key")
     assert rows["trigger:incoming_chat"] == ("wait", "waiting", "No event yet.")
-    page = text_of(owner.get(f"/apps/{app_id}/test/"))
+    page = flat_text_of(owner.get(f"/apps/{app_id}/test/"))
     assert 'class="pill pill-bad">failed: wrong secret key<' in page
 
 
@@ -107,7 +107,7 @@ def test_registration_and_authorization_not_done_yet(app, owner):
     assert rows["authorization"][:2] == ("bad", "failed: missing scope webhooks.state:rw")
     assert rows["registration"][:2] == ("wait", "waiting")
     assert rows["trigger:chat_deactivated"] == ("wait", "waiting", "Not registered yet.")
-    page = text_of(owner.get(f"/apps/{app_id}/test/"))
+    page = flat_text_of(owner.get(f"/apps/{app_id}/test/"))
     assert "Webhooks registered 1/2" in page
 
 
@@ -117,17 +117,17 @@ def test_an_app_without_webhooks_says_what_to_do(app, owner):
         db.session.add(item)
         db.session.commit()
         app_id = item.id
-    page = text_of(owner.get(f"/apps/{app_id}/test/"))
+    page = flat_text_of(owner.get(f"/apps/{app_id}/test/"))
     assert "Nothing to test yet: choose the triggers to send first." in page
     assert f'<a href="/apps/{app_id}/webhooks/">Set up webhooks →</a>' in page
     assert "0 of 4 verified" in page
-    assert "Install and test · 0 of 4 verified" in text_of(owner.get(f"/apps/{app_id}"))
+    assert "Install and test · 0 of 4 verified" in flat_text_of(owner.get(f"/apps/{app_id}"))
 
 
 def test_live_mode_tells_which_action_fires_each_trigger_and_has_no_buttons(app, owner):
     assert app.config["SANDBOX_URL"] is None
     app_id = seed_app(app)
-    page = text_of(owner.get(f"/apps/{app_id}/test/"))
+    page = flat_text_of(owner.get(f"/apps/{app_id}/test/"))
     assert "In LiveChat: Open your website's chat widget as a customer and send a first" in page
     assert "In LiveChat: Close an open chat in the Agent App." in page
     assert f"/apps/{app_id}/test/incoming_chat/start" not in page
@@ -151,8 +151,8 @@ def test_a_viewer_sees_the_checklist_but_may_not_start_events(app_factory):
         mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
         page = client.get(f"/apps/{app_id}/test/")
         assert page.status_code == 200
-        assert "Event received, secret verified" in text_of(page)
-        assert "/test/incoming_chat/start" not in text_of(page)
+        assert "Event received, secret verified" in flat_text_of(page)
+        assert "/test/incoming_chat/start" not in flat_text_of(page)
         assert client.get(f"/apps/{app_id}/test/status").status_code == 200
         response = client.post(f"/apps/{app_id}/test/incoming_chat/start")
     assert response.status_code == 403
@@ -216,7 +216,7 @@ def test_sandbox_errors_are_flashed_in_plain_words(mocked_sandbox, answer, expec
     assert response.headers["Location"] == f"/apps/{app_id}/test/"
     with responses.RequestsMock() as mocked:
         mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
-        page = text_of(client.get(response.headers["Location"]))
+        page = flat_text_of(client.get(response.headers["Location"]))
     assert expected in page
     with app.app_context():
         assert db.session.execute(db.select(AuditEvent)).first() is None
@@ -228,8 +228,10 @@ def test_a_sandbox_that_does_not_list_its_events_leaves_the_page_working(mocked_
         mocked.get(f"{SANDBOX}/simulate", body=requests.ConnectionError("refused"))
         page = client.get(f"/apps/{app_id}/test/")
     assert page.status_code == 200
-    assert "The sandbox's events are not available: Could not reach the sandbox" in text_of(page)
-    assert "/test/incoming_chat/start" not in text_of(page)
+    assert "The sandbox's events are not available: Could not reach the sandbox" in flat_text_of(
+        page
+    )
+    assert "/test/incoming_chat/start" not in flat_text_of(page)
 
 
 def test_a_trigger_no_set_chose_is_refused_without_calling_the_sandbox(mocked_sandbox):
@@ -239,7 +241,7 @@ def test_a_trigger_no_set_chose_is_refused_without_calling_the_sandbox(mocked_sa
     assert response.status_code == 302
     with responses.RequestsMock() as mocked:
         mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
-        page = text_of(client.get(response.headers["Location"]))
+        page = flat_text_of(client.get(response.headers["Location"]))
     assert "This trigger is not chosen in any webhook set of the app." in page
 
 
@@ -271,7 +273,7 @@ def test_the_filters_shape_what_the_sandbox_is_asked_for(mocked_sandbox):
     assert response.status_code == 302 and started.call_count == 1
     with responses.RequestsMock() as mocked:
         mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
-        page = text_of(client.get(response.headers["Location"]))
+        page = flat_text_of(client.get(response.headers["Location"]))
     assert (
         "Started: a customer starts a chat (through another app), but LiveChat queued no "
         "delivery for it. Check that "
@@ -329,13 +331,13 @@ def test_a_button_makes_the_sandbox_fire_a_real_event_that_turns_the_row_verifie
     assert run_queued_tasks() == 1
     install_in_sandbox(live, app_id)
 
-    page = text_of(console.get(f"/apps/{app_id}/test/"))
+    page = flat_text_of(console.get(f"/apps/{app_id}/test/"))
     assert "Webhooks registered 1/1" in page
     assert f'action="/apps/{app_id}/test/incoming_chat/start"' in page
     assert ">A customer starts a chat</button>" in page
     response = console.post(f"/apps/{app_id}/test/incoming_chat/start")
     assert response.status_code == 302
-    page = text_of(console.get(response.headers["Location"]))
+    page = flat_text_of(console.get(response.headers["Location"]))
     assert "Started: a customer starts a chat. Waiting for LiveChat's delivery…" in page
     assert rows_of(console, app_id)["trigger:incoming_chat"] == (
         "wait",

@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 import responses
 
-from checklist_support import SANDBOX, SCENARIOS, deliver, page_of, seed_app, text_of
+from checklist_support import SANDBOX, SCENARIOS, deliver, page_of, seed_app
 from consoleapp.extensions import db
 from consoleapp.models import (
     Installation,
     utcnow,
 )
+from support import flat_text_of
 
 ORGANIZATION = "390e44e6-f1e6-0368c-z6ddb-74g14508c2ex"
 
@@ -120,7 +121,7 @@ def test_a_banner_for_no_chosen_trigger_is_left_out(sandboxed, started_value):
         mocked.get(f"{SANDBOX}/simulate", json=SCENARIOS)
         response = client.get(f"/apps/{app_id}/test/", query_string={"started": started_value})
     assert response.status_code == 200
-    assert "data-test-banner" not in text_of(response)
+    assert "data-test-banner" not in flat_text_of(response)
 
 
 def test_when_every_trigger_is_verified_the_page_says_done_and_what_next(sandboxed):
@@ -147,7 +148,7 @@ def test_the_organization_is_named_in_words_not_by_its_id(sandboxed):
     app_id = seed(app)
     checklist = page_of(client, f"/apps/{app_id}/test/")
     assert "On your LiveChat organization (ID ending …08c2ex)." in checklist
-    connection = text_of(client.get(f"/apps/{app_id}/install/connection"))
+    connection = flat_text_of(client.get(f"/apps/{app_id}/install/connection"))
     assert "Installed on your LiveChat organization (ID ending …08c2ex)" in connection
     for page in (checklist, connection):
         assert ORGANIZATION not in page

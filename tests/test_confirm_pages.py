@@ -25,11 +25,7 @@ from consoleapp.models import (
     utcnow,
 )
 from install_support import TOKEN_URL, add_install_app
-from support import add_user, sign_in
-
-
-def text_of(response) -> str:
-    return re.sub(r"\s+", " ", html.unescape(response.get_data(as_text=True)))
+from support import add_user, flat_text_of, sign_in
 
 
 def assert_clean_page(page_html: str, url: str) -> None:
@@ -146,7 +142,7 @@ def test_each_confirmation_page_names_what_goes_and_offers_act_or_cancel(app, ow
         response = owner.get(page)
         assert response.status_code == 200, page
         assert_clean_page(response.get_data(as_text=True), page)
-        text, words_read = text_of(response), words_of(response)
+        text, words_read = flat_text_of(response), words_of(response)
         assert "What is removed" in words_read and "What stays" in words_read, page
         for words in named:
             assert words in words_read, (page, words)
@@ -166,7 +162,7 @@ def test_the_buttons_that_remove_lead_to_the_question_not_the_action(app, owner,
         ),
     }
     for page, question in pages.items():
-        text = text_of(owner.get(page))
+        text = flat_text_of(owner.get(page))
         assert f'href="{question}"' in text, page
         assert f'action="{question}"' not in text, page
 
@@ -191,7 +187,7 @@ def test_unknown_things_have_no_question_page(app, owner, world):
 
 def test_a_set_livechat_still_holds_cannot_be_deleted_from_its_question(app, owner, world):
     sets = f"/apps/{world['app_id']}/webhooks/{world['registered']}"
-    text = text_of(owner.get(f"{sets}/delete"))
+    text = flat_text_of(owner.get(f"{sets}/delete"))
     assert "LiveChat still holds 2 webhooks of this set. Remove them from LiveChat first" in text
     assert f'action="{sets}/delete"' not in text
     assert f'href="{sets}/remove">Remove from LiveChat first…</a>' in text
@@ -199,7 +195,7 @@ def test_a_set_livechat_still_holds_cannot_be_deleted_from_its_question(app, own
 
 def test_a_set_livechat_holds_nothing_of_says_so_and_offers_no_removal(app, owner, world):
     sets = f"/apps/{world['app_id']}/webhooks/{world['ready']}"
-    text = text_of(owner.get(f"{sets}/remove"))
+    text = flat_text_of(owner.get(f"{sets}/remove"))
     assert "LiveChat holds no webhook of this set: there is nothing to remove." in text
     assert f'action="{sets}/remove"' not in text
 
@@ -219,13 +215,13 @@ def test_a_removal_that_would_be_refused_says_so_before_asking(app, client, who,
     sign_in(client, people[who])
     response = client.get(f"/team/{people[target]}/remove")
     assert response.status_code == 302 and response.headers["Location"] == "/team/"
-    assert message in text_of(client.get("/team/"))
+    assert message in flat_text_of(client.get("/team/"))
 
 
 def test_the_question_counts_open_sessions(app, owner, world):
     sign_in(app.test_client(), world["teammate"])
     sign_in(app.test_client(), world["teammate"])
-    text = text_of(owner.get(f"/team/{world['teammate']}/remove"))
+    text = flat_text_of(owner.get(f"/team/{world['teammate']}/remove"))
     assert "Their 2 open sessions: they are signed out at once, everywhere." in text
 
 
@@ -245,7 +241,7 @@ def test_the_question_posts_with_csrf_and_the_action_is_audited_once(app_factory
         assert db.session.get(User, teammate) is not None
     response = client.post(f"/team/{teammate}/remove", data={"csrf_token": csrf_token(page)})
     assert response.status_code == 302 and response.headers["Location"] == "/team/"
-    assert "nick@example.com was removed and signed out." in text_of(client.get("/team/"))
+    assert "nick@example.com was removed and signed out." in flat_text_of(client.get("/team/"))
     with app.app_context():
         assert db.session.get(User, teammate) is None
         removed = db.session.execute(
@@ -256,7 +252,9 @@ def test_the_question_posts_with_csrf_and_the_action_is_audited_once(app_factory
 
 def test_disconnecting_from_the_question_revokes_and_says_so(app, owner, world):
     app_id, uid = world["app_id"], world["installation"]
-    assert "Disconnect LiveChat" in text_of(owner.get(f"/apps/{app_id}/install/{uid}/disconnect"))
+    assert "Disconnect LiveChat" in flat_text_of(
+        owner.get(f"/apps/{app_id}/install/{uid}/disconnect")
+    )
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         mock.delete(TOKEN_URL, json={})
         response = owner.post(f"/apps/{app_id}/install/{uid}/disconnect")
@@ -270,7 +268,7 @@ def test_disconnecting_from_the_question_revokes_and_says_so(app, owner, world):
 
 
 def test_deleting_an_app_names_everything_that_goes_with_it(app, owner, world):
-    text = text_of(owner.get(f"/apps/{world['app_id']}/delete"))
+    text = flat_text_of(owner.get(f"/apps/{world['app_id']}/delete"))
     assert "Its 2 webhook sets and the 3 deliveries in its Inbox." in text
     assert "Its 1 installation on LiveChat licenses" in text
     assert "The 2 webhooks LiveChat holds for it: LiveChat keeps sending those events." in text
@@ -284,7 +282,7 @@ def test_deleting_a_bare_app_names_only_the_app(app, owner):
         db.session.add(row)
         db.session.commit()
         app_id = row.id
-    text = text_of(owner.get(f"/apps/{app_id}/delete"))
+    text = flat_text_of(owner.get(f"/apps/{app_id}/delete"))
     assert "The app “Bare”, its saved Client Secret" in text
     assert "webhook set" not in text and "installation" not in text
     assert "LiveChat holds for it" not in text

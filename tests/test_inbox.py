@@ -26,11 +26,6 @@ def text(response) -> str:
     return " ".join(html.unescape(TAGS.sub(" ", response.get_data(as_text=True))).split())
 
 
-@pytest.fixture
-def inbox_set(app) -> tuple[int, str]:
-    return add_webhook_set(app)
-
-
 def deliver(client, token: str, **kwargs: object) -> int:
     """POST a delivery, then fold it in as the worker does once it is stored."""
     body = delivery_body(**kwargs)

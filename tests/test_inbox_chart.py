@@ -15,14 +15,10 @@ from consoleapp.models import App, DeliveryMinute, Role, WebhookSet, utcnow
 from consoleapp.services import folding, inbox
 from consoleapp.web import inbox_chart
 from query_plans import DELIVERIES_TABLE, plan, statements
-from support import add_user, add_webhook_set, delivery_body, fold, sign_in
+from support import add_user, add_webhook_set, delivery_body, fold, sign_in, words
 
 STRIP = re.compile(r'<svg class="chart-svg".*?</svg>', re.DOTALL)
 TABLE_ROW = re.compile(r"<tr><td>(\d\d:\d\d)</td><td>([^<]+)</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)")
-
-
-def words(response) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 
 
 def this_minute() -> datetime:

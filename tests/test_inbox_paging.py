@@ -15,7 +15,7 @@ from consoleapp.extensions import db
 from consoleapp.models import Delivery, WebhookSet
 from consoleapp.services import inbox
 from query_plans import DELIVERIES_TABLE, bounded_reads, plan, statements
-from support import add_webhook_set, delivery_body, fold
+from support import add_webhook_set, delivery_body, fold, words
 
 ROW_ID = re.compile(r'<tr data-delivery-id="(\d+)"')
 OLDER = re.compile(r'<a [^>]*rel="next" id="inbox-older" href="([^"]+)"( hidden)?>')
@@ -60,10 +60,6 @@ def older_link(response) -> str | None:
 def newer_link(response) -> str | None:
     found = NEWER.search(response.get_data(as_text=True))
     return html.unescape(found.group(1)) if found else None
-
-
-def words(response) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))).split())
 
 
 @pytest.mark.parametrize(

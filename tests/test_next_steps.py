@@ -6,8 +6,6 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
-
 from consoleapp.extensions import db
 from consoleapp.models import (
     App,
@@ -20,13 +18,9 @@ from consoleapp.models import (
     WizardStep,
     utcnow,
 )
-from support import add_user, sign_in
+from support import add_user, flat_text_of, sign_in
 
 PRIMARY = re.compile(r'class="button[^"]*\bbutton-primary\b[^"]*"[^>]*>([^<]+)<')
-
-
-def text_of(response) -> str:
-    return re.sub(r"\s+", " ", html.unescape(response.get_data(as_text=True)))
 
 
 def primaries(response) -> list[str]:
@@ -43,21 +37,9 @@ def test_in_live_mode_a_new_app_lands_on_authorization(app, owner):
     response = owner.post("/apps/new", data={"name": "Helpdesk"})
     assert response.headers["Location"] == "/apps/1/authorization"
     page = owner.get(response.headers["Location"])
-    assert "App “Helpdesk” created. Next: copy its Client ID and secret" in text_of(page)
-    assert "Copy these from the App Authorization block" in text_of(page)
+    assert "App “Helpdesk” created. Next: copy its Client ID and secret" in flat_text_of(page)
+    assert "Copy these from the App Authorization block" in flat_text_of(page)
     assert primaries(page) == ["Save authorization"]
-
-
-@pytest.fixture
-def live(live_server_factory):
-    return live_server_factory(worker=False, ENVIRON={"SANDBOX_PROVISIONING": "on"})
-
-
-@pytest.fixture
-def console(live):
-    client = live.app.test_client()
-    sign_in(client, add_user(live.app, "owner@example.com", Role.OWNER))
-    return client
 
 
 def consent_scopes(live, console, app_id: int) -> list[str]:
@@ -77,7 +59,7 @@ def ticked_scopes(console, app_id: int) -> list[str]:
 def test_in_sandbox_mode_a_new_app_lands_on_the_webhook_wizard(live, console):
     response = console.post("/apps/new", data={"name": "Helpdesk"})
     assert response.headers["Location"] == "/apps/1/webhooks/new"
-    page = text_of(console.get(response.headers["Location"]))
+    page = flat_text_of(console.get(response.headers["Location"]))
     assert (
         "App “Helpdesk” created. The sandbox filled in its Client ID, secret and developer "
         "token. Next: where LiveChat should send its events."
@@ -104,7 +86,7 @@ def test_the_consent_screen_asks_for_the_scopes_the_authorization_page_ticks(liv
         }
     saved = console.post(f"/apps/{app_id}/authorization/settings", data=form)
     assert saved.status_code == 302
-    page = text_of(console.get(saved.headers["Location"]))
+    page = flat_text_of(console.get(saved.headers["Location"]))
     assert "Authorization settings saved." in page and "did not take" not in page
     assert consent_scopes(live, console, app_id) == [*ticked, "accounts--my:ro"]
 
@@ -122,7 +104,7 @@ def test_a_sandbox_that_does_not_take_the_change_is_said_and_the_change_kept(app
         "auth-api_version": "3.6",
     }
     saved = client.post(f"/apps/{app_id}/authorization/settings", data=form)
-    page = text_of(client.get(saved.headers["Location"]))
+    page = flat_text_of(client.get(saved.headers["Location"]))
     assert "Authorization settings saved." in page
     assert "The sandbox did not take the new scopes and redirect addresses" in page
     with app.app_context():
@@ -156,7 +138,7 @@ def test_sandbox_mode_says_the_sandbox_filled_it_in(app_factory):
     app = app_factory(SANDBOX_URL="http://127.0.0.1:9/sandbox")
     client = app.test_client()
     sign_in(client, add_user(app, "owner@example.com", Role.OWNER))
-    page = text_of(client.get(f"/apps/{ready_app(app)}/authorization"))
+    page = flat_text_of(client.get(f"/apps/{ready_app(app)}/authorization"))
     assert "The sandbox filled these in when you created the app: nothing to copy." in page
     assert "Issued by the sandbox for this app." in page
     assert "LiveChat's consent screen asks for exactly these." in page
@@ -165,14 +147,14 @@ def test_sandbox_mode_says_the_sandbox_filled_it_in(app_factory):
 
 
 def test_live_mode_says_where_to_copy_from(app, owner):
-    page = text_of(owner.get(f"/apps/{ready_app(app)}/authorization"))
+    page = flat_text_of(owner.get(f"/apps/{ready_app(app)}/authorization"))
     assert "Copy these from the App Authorization block" in page
     assert "Tick the same scopes as in the Developer Console." in page
     assert "The sandbox" not in page
 
 
 def test_each_saved_hint_sits_under_its_own_field(app, owner):
-    page = text_of(owner.get(f"/apps/{ready_app(app)}/authorization"))
+    page = flat_text_of(owner.get(f"/apps/{ready_app(app)}/authorization"))
     secret_label = page.index('<label for="auth-client_secret">')
     secret_input = page.index('id="auth-client_secret"', secret_label)
     secret_hint = page.index("Saved secret ends in <code>…4321</code>")
@@ -213,7 +195,7 @@ def test_authorization_leads_on_to_the_next_step(app, owner):
     unfinished = ready_app(app, credential=False)
     page = owner.get(f"/apps/{unfinished}/authorization")
     assert primaries(page) == ["Save credential"]
-    assert "Authorization is set up." not in text_of(page)
+    assert "Authorization is set up." not in flat_text_of(page)
 
     with app.app_context():
         item = db.session.get(App, unfinished)
@@ -222,12 +204,12 @@ def test_authorization_leads_on_to_the_next_step(app, owner):
         db.session.commit()
     page = owner.get(f"/apps/{unfinished}/authorization")
     assert primaries(page) == ["Next: Webhooks"]
-    assert f'href="/apps/{unfinished}/webhooks/new">Next: Webhooks</a>' in text_of(page)
+    assert f'href="/apps/{unfinished}/webhooks/new">Next: Webhooks</a>' in flat_text_of(page)
 
     uid = add_set(app, unfinished, WizardStep.TRIGGERS)
     page = owner.get(f"/apps/{unfinished}/authorization")
     assert primaries(page) == ["Next: finish the webhook set"]
-    assert f'href="/apps/{unfinished}/webhooks/{uid}/triggers"' in text_of(page)
+    assert f'href="/apps/{unfinished}/webhooks/{uid}/triggers"' in flat_text_of(page)
 
     with app.app_context():
         db.session.execute(db.delete(WebhookSet))
@@ -244,7 +226,7 @@ def test_after_registering_the_one_primary_button_installs_the_app(app, owner):
     uid = add_set(app, app_id, WizardStep.DONE, registered=True)
     page = owner.get(f"/apps/{app_id}/webhooks/{uid}/registration")
     assert primaries(page) == ["Next: Install app"]
-    text = text_of(page)
+    text = flat_text_of(page)
     assert f'action="/apps/{app_id}/install/start" target="livechat-install"' in text
     assert f'data-install-next="/apps/{app_id}/test/"' in text
     assert "js/install.js" in text
@@ -259,7 +241,7 @@ def test_after_registering_an_installed_app_is_led_on_to_install_and_test(app, o
         db.session.commit()
     page = owner.get(f"/apps/{app_id}/webhooks/{uid}/registration")
     assert primaries(page) == ["Next: Install & test"]
-    text = text_of(page)
+    text = flat_text_of(page)
     assert f'<a class="button button-primary" href="/apps/{app_id}/test/">' in text
     assert "/install/start" not in text
     assert f'href="/apps/{app_id}/webhooks/{uid}/remove">Remove from LiveChat…</a>' in text
@@ -281,13 +263,13 @@ def test_a_viewer_is_led_on_but_offered_no_removal(app, client):
     sign_in(client, add_user(app, "viewer@example.com", Role.VIEWER))
     page = client.get(f"/apps/{app_id}/webhooks/{uid}/registration")
     assert primaries(page) == ["Next: Install & test"]
-    assert "Remove from LiveChat" not in text_of(page)
+    assert "Remove from LiveChat" not in flat_text_of(page)
 
 
 def test_the_overview_links_every_step(app, owner):
     app_id = ready_app(app)
     add_set(app, app_id, WizardStep.DONE, registered=True)
-    page = text_of(owner.get(f"/apps/{app_id}"))
+    page = flat_text_of(owner.get(f"/apps/{app_id}"))
     for link in (
         f'href="/apps/{app_id}/authorization">View authorization</a>',
         f'href="/apps/{app_id}/authorization#developer-credential">View credential</a>',

@@ -13,7 +13,15 @@ from consoleapp.cli import reset_password as reset_password_command
 from consoleapp.extensions import db
 from consoleapp.models import AuditEvent, PasswordReset, Role, User, UserSession, utcnow
 from consoleapp.services import passwords
-from support import TEST_PASSWORD, add_user, row_counts, sign_in, text_of
+from support import (
+    TEST_PASSWORD,
+    add_user,
+    audit_actions,
+    password_hash,
+    row_counts,
+    sign_in,
+    text_of,
+)
 
 LINK = re.compile(r'id="reset-link">(http://[^<]+/password-reset/([^<]+))</code>')
 NEW_PASSWORD = "a brand new password"
@@ -25,21 +33,11 @@ def make_link(client, user_id: int):
     return response, match.group(2) if match else ""
 
 
-def password_hash(app, user_id: int) -> str:
-    with app.app_context():
-        return db.session.get(User, user_id).password_hash
-
-
 def sessions_of(app, user_id: int) -> int:
     with app.app_context():
         return db.session.execute(
             db.select(db.func.count()).select_from(UserSession).filter_by(user_id=user_id)
         ).scalar_one()
-
-
-def audit_actions(app) -> list[str]:
-    with app.app_context():
-        return list(db.session.execute(db.select(AuditEvent.action)).scalars())
 
 
 def sign_in_with(app, email: str, password: str) -> int:

@@ -14,35 +14,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from consoleapp.extensions import db
-from consoleapp.models import Delivery, DeliveryEvent
 from consoleapp.services import inbox, intake
-from support import INBOX_SECRET, add_webhook_set, delivery_body, fold
+from support import INBOX_SECRET, add_webhook_set, deliveries, delivery_body, events
 
 
 def post(client, token: str, body: object, **kwargs):
     return client.post(f"/hooks/{token}", json=body, **kwargs)
-
-
-def deliveries(app) -> list[Delivery]:
-    """The stored deliveries, once what follows from them is worked out (as a worker does)."""
-    fold(app)
-    with app.app_context():
-        rows = db.session.execute(db.select(Delivery).order_by(Delivery.id)).scalars().all()
-        db.session.expunge_all()
-        return list(rows)
-
-
-def events(app) -> list[DeliveryEvent]:
-    fold(app)
-    with app.app_context():
-        rows = db.session.execute(db.select(DeliveryEvent)).scalars().all()
-        db.session.expunge_all()
-        return list(rows)
-
-
-@pytest.fixture
-def inbox_set(app) -> tuple[int, str]:
-    return add_webhook_set(app)
 
 
 @pytest.fixture

@@ -12,27 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from consoleapp.extensions import db
-from consoleapp.models import Delivery, DeliveryEvent
-from support import TEST_FERNET_KEY, add_webhook_set, delivery_body, fold
-
-
-def deliveries(app) -> list[Delivery]:
-    """The stored deliveries, once what follows from them is worked out (as a worker does)."""
-    fold(app)
-    with app.app_context():
-        rows = db.session.execute(db.select(Delivery).order_by(Delivery.id)).scalars().all()
-        db.session.expunge_all()
-        return list(rows)
-
-
-def events(app) -> list[DeliveryEvent]:
-    fold(app)
-    with app.app_context():
-        rows = db.session.execute(db.select(DeliveryEvent)).scalars().all()
-        db.session.expunge_all()
-        return list(rows)
-
+from support import TEST_FERNET_KEY, add_webhook_set, deliveries, delivery_body, events
 
 SERVE = """
 import os, sys

@@ -4,7 +4,6 @@ minute per inbox. Verified deliveries are kept whole and never limited."""
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 
@@ -12,7 +11,7 @@ import pytest
 
 from consoleapp.extensions import db, limiter
 from consoleapp.models import Delivery, DeliveryEvent, WebhookSet
-from support import INBOX_SECRET, add_webhook_set, delivery_body, fold, sign_in
+from support import INBOX_SECRET, add_webhook_set, delivery_body, fold, sign_in, words
 
 KEPT = 4096
 TAGS = re.compile(r"<[^>]+>")
@@ -43,15 +42,6 @@ def stored_bytes(app) -> int:
     with app.app_context():
         total = db.session.execute(db.select(db.func.sum(db.func.length(Delivery.body))))
         return int(total.scalar_one() or 0)
-
-
-def words(response) -> str:
-    return " ".join(html.unescape(TAGS.sub(" ", response.get_data(as_text=True))).split())
-
-
-@pytest.fixture
-def inbox_set(app) -> tuple[int, str]:
-    return add_webhook_set(app)
 
 
 def test_a_rejected_1mb_body_keeps_its_first_4kb_size_and_hash(app, client, inbox_set):

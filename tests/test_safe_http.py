@@ -17,23 +17,6 @@ from support import NOT_PUBLIC
 PUBLIC_IP = "93.184.215.14"
 
 
-@pytest.fixture
-def attempts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every connection attempt; non-loopback ones are refused here, never sent."""
-    seen: list[object] = []
-    guarded_connect = socket.socket.connect
-
-    def recording_connect(self: socket.socket, address: object) -> object:
-        seen.append(address)
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in {"127.0.0.1", "::1"}:
-            raise ConnectionRefusedError(111, "refused by the test")
-        return guarded_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", recording_connect)
-    return seen
-
-
 @pytest.mark.parametrize("url", NOT_PUBLIC)
 def test_non_public_addresses_are_refused_without_connecting(url, attempts, caplog):
     caplog.set_level(logging.WARNING)

@@ -15,7 +15,6 @@ from consoleapp.config import ConfigurationError
 from consoleapp.extensions import db
 from consoleapp.models import (
     App,
-    AuditEvent,
     Invitation,
     PasswordReset,
     Role,
@@ -28,7 +27,9 @@ from support import (
     TEST_PASSWORD,
     add_user,
     add_webhook_set,
+    audit_actions,
     make_app,
+    password_hash,
     row_counts,
     sign_in,
     text_of,
@@ -72,16 +73,6 @@ def session_count(app, user_id: int | None = None) -> int:
         if user_id is not None:
             query = query.where(UserSession.user_id == user_id)
         return db.session.execute(query).scalar_one()
-
-
-def audit_actions(app) -> list[str]:
-    with app.app_context():
-        return list(db.session.execute(db.select(AuditEvent.action)).scalars())
-
-
-def password_hash(app, user_id: int) -> str:
-    with app.app_context():
-        return db.session.get(User, user_id).password_hash
 
 
 class Clock:

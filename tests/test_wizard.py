@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 import ipaddress
 import logging
 import re
@@ -18,7 +17,7 @@ from consoleapp.livechat import catalog
 from consoleapp.models import App, Role, WebhookSet, WizardStep
 from consoleapp.web import trigger_words
 from support import NOT_PUBLIC as S1_NOT_PUBLIC
-from support import add_user, delivery_body, sign_in
+from support import add_user, delivery_body, sign_in, text_of
 
 PUBLIC_URL = "https://hooks.example.com/livechat"
 PUBLIC_IP = "93.184.215.14"
@@ -42,10 +41,6 @@ NOT_PUBLIC = [
     "http://[64:ff9b::a9fe:a9fe]/",
     "https://nat64.example/",
 ]
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 @pytest.fixture(autouse=True)

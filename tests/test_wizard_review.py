@@ -3,7 +3,6 @@ and where LiveChat's limit of 3 webhooks per trigger forces removing before addi
 
 from __future__ import annotations
 
-import html
 import re
 
 import pytest
@@ -17,12 +16,9 @@ from consoleapp.models import (
     WizardStep,
 )
 from consoleapp.services import registration
+from support import text_of
 
 URL = "https://hooks.example.com/livechat"
-
-
-def text_of(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 @pytest.fixture(autouse=True)

@@ -9,19 +9,12 @@ from playwright.sync_api import expect
 from walk import PASSWORD, create_first_app, create_owner, watch_errors
 
 from consoleapp.models import Role
-from shots import screenshot
+from shots import both_widths, screenshot
 from support import TEST_PASSWORD, add_user
 
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "an even longer password"
-
-
-def both_widths(page, name: str) -> None:
-    screenshot(page, name)
-    page.set_viewport_size({"width": 375, "height": 800})
-    screenshot(page, f"{name}-375")
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def sign_in(page, email: str, password: str) -> None:

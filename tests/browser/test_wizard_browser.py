@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from walk import create_first_app, create_owner, tick_triggers, watch_errors
 
-from shots import screenshot
+from shots import both_widths, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -49,14 +49,6 @@ def provisioned(start):
     create_owner(page)
     create_first_app(page)
     return live, page
-
-
-def both_widths(page, name: str) -> None:
-    """Screenshots at 1280 and 375 px wide; the page is left at 1280."""
-    screenshot(page, name)
-    page.set_viewport_size({"width": 375, "height": 800})
-    screenshot(page, f"{name}-375px")
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def group(page, name: str):

@@ -1,25 +1,12 @@
-"""Fixtures of the registration tests: the console and its sandbox on one socket, a signed-in
-owner, and a record of every Configuration API call."""
+"""Fixtures of the registration tests: a record of every Configuration API call. The console
+and its sandbox on one socket (``live``) and its signed-in owner (``console``) come from
+tests/conftest.py."""
 
 from __future__ import annotations
 
 import pytest
 
 from consoleapp.livechat.configuration import ConfigurationApi
-from consoleapp.models import Role
-from support import add_user, sign_in
-
-
-@pytest.fixture
-def live(live_server_factory):
-    return live_server_factory(worker=False, ENVIRON={"SANDBOX_PROVISIONING": "on"})
-
-
-@pytest.fixture
-def console(live):
-    client = live.app.test_client()
-    sign_in(client, add_user(live.app, "owner@example.com", Role.OWNER))
-    return client
 
 
 @pytest.fixture
