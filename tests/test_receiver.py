@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from consoleapp.extensions import db
 from consoleapp.services import inbox, intake
+from query_plans import statements
 from support import INBOX_SECRET, add_webhook_set, deliveries, delivery_body, events
 
 
@@ -361,6 +362,54 @@ def test_r2_no_lock_is_held_while_a_body_is_laid_out(app, client, token, monkeyp
     assert [(in_transaction, lock_free) for _, in_transaction, lock_free in seen] == [
         (False, True)
     ] * len(seen)
+
+
+def test_r12_what_arrives_while_the_write_lock_is_taken_joins_one_commit(
+    live_server_factory, database_url
+):
+    """The committer takes its batch once the write lock is its own: deliveries that arrive
+    while another writer holds it wait together, and go in one INSERT and one commit."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's single write lock")
+    server = live_server_factory(worker=False)
+    token = add_webhook_set(server.app)[1]
+    url = f"{server.url}/hooks/{token}"
+
+    def send(number: int) -> requests.Response:
+        body = delivery_body(payload={"chat_id": "C1", "event": {"id": f"e{number}"}})
+        return requests.post(url, json=body, timeout=30)
+
+    assert send(0).status_code == 200  # the secret is kept in the process, the committer runs
+    committer = intake.committer(server.app)
+    holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
+    answers: list[requests.Response] = []
+    with statements(server.app) as seen:
+        holder.execute("BEGIN IMMEDIATE")
+        senders = [
+            threading.Thread(target=lambda n=n: answers.append(send(n))) for n in range(1, 5)
+        ]
+        for sender in senders:
+            sender.start()
+        give_up = time.monotonic() + 10
+        while len(committer._waiting) < 4 and time.monotonic() < give_up:
+            time.sleep(0.01)
+        holder.execute("ROLLBACK")
+        holder.close()
+        for sender in senders:
+            sender.join(timeout=30)
+    assert [answer.status_code for answer in answers] == [200] * 4
+    inserts = [sql for sql, _ in seen if sql.startswith("INSERT INTO deliveries")]
+    assert len(inserts) == 1, inserts
+    # Each sender is told the id of its own delivery.
+    stored = {
+        delivery.id: json.loads(delivery.body)["payload"]["event"]["id"]
+        for delivery in deliveries(server.app)
+    }
+    sent = {answer.json()["delivery_id"]: json.loads(answer.request.body) for answer in answers}
+    assert {key: body["payload"]["event"]["id"] for key, body in sent.items()} == {
+        key: stored[key] for key in sent
+    }
+    assert len(stored) == 5
 
 
 def test_r4_a_database_locked_for_longer_than_a_sender_waits(live_server_factory, database_url):

@@ -50,7 +50,11 @@ FOLD_EVERY = 1.0
 IDLE_SECONDS = 10.0
 _EXTENSION = "consoleapp.intake"
 _DELIVERIES = Delivery.__table__
+# The ids of a batch in the order of its rows. SQLAlchemy can say so only by inserting one row
+# per statement on SQLite; one multi-row INSERT gives its rows ascending ids in the order of its
+# VALUES there (AUTOINCREMENT, one writer at a time), so the ids sorted are the rows' ids.
 _INSERT = insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
+_INSERT_SQLITE = insert(_DELIVERIES).returning(_DELIVERIES.c.id)
 
 
 class UnknownInbox(LookupError):
@@ -257,10 +261,15 @@ class Committer:
                 return True
             return False
 
-    def _next_batch(self, timeout: float) -> list[_Waiting]:
+    def _await_work(self, timeout: float) -> bool:
+        """Wait until a delivery is waiting (or ``timeout``); whether one is."""
         with self._wake:
             if not self._waiting and not self._stopping:
                 self._wake.wait(timeout)
+            return bool(self._waiting)
+
+    def _take_batch(self) -> list[_Waiting]:
+        with self._wake:
             batch, self._waiting = (
                 self._waiting[:BATCH_LIMIT],
                 self._waiting[BATCH_LIMIT:],
@@ -270,10 +279,9 @@ class Committer:
     def _run(self) -> None:
         fold_due, folded_at, busy_at = False, 0.0, time.monotonic()
         while True:
-            batch = self._next_batch(FOLD_EVERY if fold_due else IDLE_SECONDS)
-            if batch:
+            if self._await_work(FOLD_EVERY if fold_due else IDLE_SECONDS):
                 busy_at = time.monotonic()
-                fold_due = self._commit(batch) or fold_due
+                fold_due = self._commit() or fold_due
             elif self._stopping or (not fold_due and time.monotonic() - busy_at > IDLE_SECONDS):
                 if self._retire():
                     return
@@ -284,14 +292,22 @@ class Committer:
                 with self.app.app_context():
                     queue_folding()
 
-    def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert the rows in one transaction and commit; their ids, in order. The committer
-        keeps one connection of its own for this."""
+    def _insert_waiting(self, batch: list[_Waiting]) -> list[int]:
+        """Begin a transaction, then move every delivery waiting into ``batch``, insert them
+        and commit; their ids, in order. The committer keeps one connection of its own.
+
+        On SQLite the transaction takes the write lock when it begins (after the other writers'
+        turns), so what arrives while it waits for its turn joins this commit."""
         if self._connection is None:
             self._connection = self._engine.connect()
         with self._connection.begin():
-            result = self._connection.execute(_INSERT, rows)
-            return list(result.scalars())
+            batch += self._take_batch()
+            if not batch:  # every one withdrawn meanwhile: an empty transaction
+                return []
+            rows = [waiting.row for waiting in batch]
+            if self._connection.dialect.name == "sqlite":
+                return sorted(self._connection.execute(_INSERT_SQLITE, rows).scalars())
+            return list(self._connection.execute(_INSERT, rows).scalars())
 
     def stop(self, timeout: float = 5.0) -> None:
         """Commit what is waiting, close the connection and end the thread."""
@@ -313,10 +329,14 @@ class Committer:
                 del self.app.extensions[_EXTENSION]
         return True
 
-    def _commit(self, batch: list[_Waiting]) -> bool:
+    def _commit(self) -> bool:
+        """Commit what is waiting; whether anything was stored."""
+        batch: list[_Waiting] = []
         try:
-            ids = self._insert([waiting.row for waiting in batch])
+            ids = self._insert_waiting(batch)
         except Exception as exc:  # every delivery of the batch is answered 503
+            if not batch:  # the transaction did not begin: what waited for it is the batch
+                batch = self._take_batch()
             log.error("%s deliveries not stored: %s", len(batch), type(exc).__name__)
             if self._connection is not None:
                 self._connection.close()
@@ -328,7 +348,7 @@ class Committer:
         for waiting, delivery_id in zip(batch, ids, strict=True):
             waiting.delivery_id = delivery_id
             waiting.done.set()
-        return True
+        return bool(batch)
 
 
 def committer(app: Flask) -> Committer:
