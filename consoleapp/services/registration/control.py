@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from ..crypto import SecretUnavailable
-from ..extensions import db
-from ..livechat.configuration import DEADLINE, ConfigurationApi, Credential
-from ..models import (
+from ...crypto import SecretUnavailable
+from ...extensions import db
+from ...livechat.configuration import DEADLINE, ConfigurationApi, Credential
+from ...models import (
     ACTIVE_STATES,
     App,
     RegisteredWebhook,
@@ -30,7 +30,7 @@ from ..models import (
     WizardStep,
     utcnow,
 )
-from . import audit
+from .. import audit
 
 MARKER = "consoleapp set"
 

@@ -23,12 +23,12 @@ from typing import Any
 
 from sqlalchemy import case, delete, func, or_, update
 
-from .. import database
-from ..extensions import db
-from ..livechat import catalog
-from ..livechat.configuration import ConfigurationApi, LiveChatError
-from ..livechat.configuration import RegisteredWebhook as ListedWebhook
-from ..models import (
+from ... import database
+from ...extensions import db
+from ...livechat import catalog
+from ...livechat.configuration import ConfigurationApi, LiveChatError
+from ...livechat.configuration import RegisteredWebhook as ListedWebhook
+from ...models import (
     RegisteredWebhook,
     RegistrationRun,
     RegistrationState,
@@ -38,7 +38,7 @@ from ..models import (
     WizardStep,
     utcnow,
 )
-from .registration import desired, release_rows
+from .control import desired, release_rows
 
 log = logging.getLogger("consoleapp.registration")
 
