@@ -1,18 +1,30 @@
-"""Registration: make LiveChat's registered webhooks match a webhook set.
+"""Make LiveChat's registered webhooks match a webhook set: one webhook per chosen trigger.
 
-``control`` is what requests do with runs, ``plan`` what pressing Register will change, and
-``run`` how a worker carries a run out.
+A request starts a *run* (a ``RegistrationRun`` row) and a worker carries it out, so the page
+answers at once and follows the run's progress from the database. At most one run of a set is
+active at a time. Every webhook id is saved the moment LiveChat gives it, with the run that made
+it, so a run can be resumed after any failure and cancelled with only its own webhooks removed
+(CHECKS.md R6-R10).
+
+- ``wanted``: what each chosen trigger should be registered as, marked as the console's own.
+- ``control``: runs as requests see them: may one start, start it, find it, ask it to stop.
+- ``plan``: what pressing Register will change at LiveChat, before it is pressed.
+- ``lease``: which worker carries out a run, and until when.
+- ``calls``: the LiveChat client and the two calls a run makes, register and remove.
+- ``pump``: those calls a few at a time, each answer written down as it comes.
+- ``align``: the rows brought in line with what LiveChat lists (lost answers adopted).
+- ``removal``: webhooks taken off LiveChat, by a remove run or after a cancel.
+- ``run``: a run carried out in a worker, to its end.
+
+Callers use the names below; the modules are the package's own business.
 """
 
 from __future__ import annotations
 
+from .calls import client_for
 from .control import (
-    MARKER,
     AlreadyRunning,
     active_run,
-    client_for,
-    description,
-    desired,
     latest_run,
     problem,
     release_rows,
@@ -20,7 +32,9 @@ from .control import (
     start,
     undo_start,
 )
-from .run import RunSettings, claim, execute
+from .lease import RunSettings, claim
+from .run import execute
+from .wanted import MARKER, description, desired
 
 __all__ = [
     "MARKER",

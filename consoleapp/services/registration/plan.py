@@ -1,6 +1,6 @@
 """What pressing Register will change at LiveChat, trigger by trigger, before it is pressed.
 
-A register run (``registration_run``) removes outdated webhooks first, then registers what is
+A register run (``run``) removes outdated webhooks first, then registers what is
 missing; LiveChat cannot edit a webhook, so a changed trigger is removed and registered again.
 This module says that in advance, from the same comparison the run makes (``desired`` against
 what each row was registered as), and warns where LiveChat's limit of 3 webhooks per trigger
@@ -15,7 +15,7 @@ from typing import Any
 
 from ...extensions import db
 from ...models import RegisteredWebhook, RegistrationState, WebhookSet
-from .control import desired
+from .wanted import desired
 
 PER_TRIGGER_LIMIT = 3  # livechat-api.md §2: at most 3 webhooks per action per Client ID
 
