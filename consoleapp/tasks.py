@@ -19,7 +19,7 @@ from huey import crontab
 from . import database
 from .extensions import db, queue
 from .models import ACTIVE_STATES, RegistrationRun, utcnow
-from .services import folding, registration, registration_run, retention
+from .services import folding, registration, retention
 
 log = logging.getLogger("consoleapp.tasks")
 
@@ -52,13 +52,13 @@ def run_registration(run_id: int) -> None:
             config["LIVECHAT_API_DEADLINE"],
             pool_size=in_flight,
         )
-    settings = registration_run.RunSettings(holder=worker_id(), in_flight=in_flight, lease=_lease())
-    if not registration_run.claim(run_id, settings):
+    settings = registration.RunSettings(holder=worker_id(), in_flight=in_flight, lease=_lease())
+    if not registration.claim(run_id, settings):
         return  # another worker holds it, or it ended
     # Should this worker die, the watch puts the run back in the queue when its lease runs out.
     queue.send(watch_registration, run_id, delay=settings.lease.total_seconds() + 1)
     try:
-        registration_run.execute(run_id, api, settings)
+        registration.execute(run_id, api, settings)
     finally:
         api.session.close()
 

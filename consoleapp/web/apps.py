@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 
@@ -21,7 +22,9 @@ bp = Blueprint("apps", __name__, url_prefix="/apps")
 
 
 def proposed_install_url(app: App) -> str:
-    return f"{current_app.config['PUBLIC_URL']}/apps/{app.id}/install/callback"
+    """The app's install callback on the console's public address (PUBLIC_URL), whatever
+    address this request came in on."""
+    return current_app.config["PUBLIC_URL"] + url_for("install.callback", app_id=app.id)
 
 
 @bp.get("/")
@@ -34,29 +37,40 @@ def list_apps():
 @editor_required
 def new_app():
     form = AppNameForm()
-    if form.validate_on_submit():
-        try:
-            app = app_service.create(g.user, form.name.data)
-            # Read before committing: no transaction may stay open during the sandbox call.
-            app_id, name, install_url = app.id, app.name, proposed_install_url(app)
-            db.session.commit()
-        except app_service.AppError as exc:
-            db.session.rollback()
-            form.name.errors.append(str(exc))
-        else:
-            provisioned = None
-            if current_app.config["SANDBOX_URL"]:
-                provisioner = SandboxProvisioner(current_app.config["SANDBOX_URL"])
-                provisioned = app_service.provision(g.user, app_id, name, install_url, provisioner)
-                db.session.commit()
-            message, category = CREATED_MESSAGES[provisioned]
-            flash(message.format(name=name), category)
-            # A new app lands where its next step is: the wizard once the sandbox filled in
-            # its authorization, the Authorization page when someone must fill it in.
-            if provisioned:
-                return redirect(url_for("wizard.new_set", app_id=app_id))
-            return redirect(url_for("apps.edit_authorization", app_id=app_id))
-    return render_template("apps/new.html", form=form), 422 if form.errors else 200
+    if not form.validate_on_submit():
+        return render_template("apps/new.html", form=form), 422 if form.errors else 200
+    try:
+        app = app_service.create(g.user, form.name.data)
+        # Read before committing: no transaction may stay open during the sandbox call.
+        app_id, name, install_url = app.id, app.name, proposed_install_url(app)
+        db.session.commit()
+    except app_service.AppError as exc:
+        db.session.rollback()
+        form.name.errors.append(str(exc))
+        return render_template("apps/new.html", form=form), 422
+    provisioned = _provision_in_sandbox(app_id, name, install_url)
+    return _after_creating(app_id, name, provisioned)
+
+
+def _provision_in_sandbox(app_id: int, name: str, install_url: str) -> bool | None:
+    """In sandbox mode the sandbox issues the new app's Client ID and secret; None in live
+    mode, where someone copies them from LiveChat's Developer Console."""
+    if not current_app.config["SANDBOX_URL"]:
+        return None
+    provisioner = SandboxProvisioner(current_app.config["SANDBOX_URL"])
+    provisioned = app_service.provision(g.user, app_id, name, install_url, provisioner)
+    db.session.commit()
+    return provisioned
+
+
+def _after_creating(app_id: int, name: str, provisioned: bool | None):
+    message, category = CREATED_MESSAGES[provisioned]
+    flash(message.format(name=name), category)
+    # A new app lands where its next step is: the wizard once the sandbox filled in its
+    # authorization, the Authorization page when someone must fill it in.
+    if provisioned:
+        return redirect(url_for("wizard.new_set", app_id=app_id))
+    return redirect(url_for("apps.edit_authorization", app_id=app_id))
 
 
 CREATED_MESSAGES = {
@@ -134,16 +148,20 @@ def rename_app(app_id: int):
 def delete_app(app_id: int):
     app = db.get_or_404(App, app_id)
     form = DeleteAppForm()
-    if form.validate_on_submit():
-        name = app.name
-        try:
-            app_service.delete(g.user, app, form.confirm_name.data)
-        except app_service.AppError as exc:
-            form.confirm_name.errors.append(str(exc))
-        else:
-            db.session.commit()
-            flash(f"App “{name}” and everything saved for it were deleted.", "success")
-            return redirect(url_for("apps.list_apps"))
+    if not form.validate_on_submit():
+        return _delete_page(app, form)
+    name = app.name
+    try:
+        app_service.delete(g.user, app, form.confirm_name.data)
+    except app_service.AppError as exc:
+        form.confirm_name.errors.append(str(exc))
+        return _delete_page(app, form)
+    db.session.commit()
+    flash(f"App “{name}” and everything saved for it were deleted.", "success")
+    return redirect(url_for("apps.list_apps"))
+
+
+def _delete_page(app: App, form: DeleteAppForm):
     return render_template(
         "apps/delete.html", app=app, form=form, impact=impact.of_deleting_app(app)
     ), 422 if form.errors else 200
@@ -215,18 +233,28 @@ def save_authorization(app_id: int):
     form = _authorization_form(app, submitted=True)
     if not form.validate_on_submit():
         return _authorization_page(app, form, _credential_form(app), 422)
-    app_service.update_authorization(
-        g.user,
-        app,
-        client_id=form.client_id.data,
-        client_secret=form.client_secret.data or None,
-        scopes=[name for name in catalog.SCOPE_NAMES if name in form.scopes.data],
-        direct_install_url=form.direct_install_url.data,
-        redirect_uris=form.whitelist,
-        api_version=form.api_version.data,
-    )
+    app_service.update_authorization(g.user, app, **_authorization_settings(form))
     client_id, scopes, uris = app.client_id, list(app.scopes), list(app.redirect_uris)
     db.session.commit()
+    _flash_saved(scopes)
+    if current_app.config["SANDBOX_URL"] and client_id:
+        _sync_to_sandbox(client_id, scopes, uris)
+    return redirect(url_for("apps.edit_authorization", app_id=app_id))
+
+
+def _authorization_settings(form: AuthorizationForm) -> dict[str, Any]:
+    """The submitted settings, as ``update_authorization`` takes them."""
+    return {
+        "client_id": form.client_id.data,
+        "client_secret": form.client_secret.data or None,
+        "scopes": [name for name in catalog.SCOPE_NAMES if name in form.scopes.data],
+        "direct_install_url": form.direct_install_url.data,
+        "redirect_uris": form.whitelist,
+        "api_version": form.api_version.data,
+    }
+
+
+def _flash_saved(scopes: list[str]) -> None:
     missing = catalog.missing_scopes(scopes)
     if missing:
         flash(
@@ -235,9 +263,6 @@ def save_authorization(app_id: int):
         )
     else:
         flash("Authorization settings saved.", "success")
-    if current_app.config["SANDBOX_URL"] and client_id:
-        _sync_to_sandbox(client_id, scopes, uris)
-    return redirect(url_for("apps.edit_authorization", app_id=app_id))
 
 
 def _sync_to_sandbox(client_id: str, scopes: list[str], uris: list[str]) -> None:

@@ -42,6 +42,10 @@ bp = Blueprint("auth", __name__)
 
 SIGNED_OUT = "You were signed out. Reload the page to sign in."
 SESSION_ENDED = "Your session has ended. Sign in again to continue."
+PASSWORD_RESET_DONE = (
+    "Your password is changed and every session of the account ended. Sign in with the new "
+    "password."
+)
 
 
 def background_poll(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -210,8 +214,13 @@ def login():
 @bp.post("/logout")
 def logout():
     # CSRFProtect has already checked the form's token.
+    return _signed_out("You are signed out.")
+
+
+def _signed_out(message: str):
+    """End this browser's session and send it to the sign-in page, saying ``message``."""
     end_this_session()
-    flash("You are signed out.", "success")
+    flash(message, "success")
     return redirect(url_for("auth.login"))
 
 
@@ -221,18 +230,23 @@ def accept_invitation(token: str):
     if invitation is None:
         return render_template("auth/invitation_invalid.html"), 404
     form = AcceptInvitationForm()
-    if form.validate_on_submit():
-        try:
-            user = users.accept_invitation(invitation, form.password.data)
-        except users.UserError as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("auth.login"))
-        db.session.commit()
-        start_session(user)
-        flash("Welcome to the team.", "success")
-        return redirect(url_for("apps.list_apps"))
-    status = 422 if form.errors else 200
-    return render_template("auth/accept.html", form=form, invitation=invitation), status
+    if not form.validate_on_submit():
+        status = 422 if form.errors else 200
+        return render_template("auth/accept.html", form=form, invitation=invitation), status
+    try:
+        user = users.accept_invitation(invitation, form.password.data)
+    except users.UserError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("auth.login"))
+    return _welcome(user, "Welcome to the team.")
+
+
+def _welcome(user: User, message: str):
+    """A new account is saved: sign it in on this browser and show it the apps."""
+    db.session.commit()
+    start_session(user)
+    flash(message, "success")
+    return redirect(url_for("apps.list_apps"))
 
 
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
@@ -241,22 +255,16 @@ def reset_password(token: str):
     if check.problem is not None:
         return _reset_refused(check.problem)
     form = PasswordResetForm()
-    if form.validate_on_submit():
-        problem = passwords.reset_password(check.reset, form.password.data)
-        if problem is not None:
-            db.session.rollback()
-            return _reset_refused(problem)
-        db.session.commit()
-        # Whoever was signed in in this browser signs in again, with the new password.
-        end_this_session()
-        flash(
-            "Your password is changed and every session of the account ended. Sign in "
-            "with the new password.",
-            "success",
-        )
-        return redirect(url_for("auth.login"))
-    status = 422 if form.errors else 200
-    return render_template("auth/password_reset.html", form=form, reset=check.reset), status
+    if not form.validate_on_submit():
+        status = 422 if form.errors else 200
+        return render_template("auth/password_reset.html", form=form, reset=check.reset), status
+    problem = passwords.reset_password(check.reset, form.password.data)
+    if problem is not None:
+        db.session.rollback()
+        return _reset_refused(problem)
+    db.session.commit()
+    # Whoever was signed in in this browser signs in again, with the new password.
+    return _signed_out(PASSWORD_RESET_DONE)
 
 
 def _reset_refused(problem: passwords.ResetProblem):

@@ -36,6 +36,7 @@ POLL_SECONDS = 1
 # A cursor is a delivery id: digits only. Longer than this it is not one a page ever made.
 CURSOR = re.compile(r"[0-9]{1,30}")
 BAD_PAGE_LINK = "That page link is not valid, so the newest deliveries are shown."
+BAD_AFTER = "after must be a delivery id: a whole number, 0 or more."
 
 
 class BadCursor(ValueError):
@@ -110,6 +111,15 @@ def page_cursors(args: Mapping[str, str]) -> tuple[int | None, int | None]:
     return before, after
 
 
+def requested_page(args: Mapping[str, str]) -> tuple[int | None, int | None, str | None]:
+    """``before``, ``after`` and a notice: a bad page link shows the newest, and says so."""
+    try:
+        before, after = page_cursors(args)
+    except BadCursor:
+        return None, None, BAD_PAGE_LINK
+    return before, after, None
+
+
 def trigger_titles(sets: list[WebhookSet]) -> dict[str, str]:
     """Plain words for each trigger of the sets' API versions, in the catalogue's order."""
     titles: dict[str, str] = {}
@@ -126,6 +136,27 @@ def retention_note(config: Mapping[str, Any]) -> str:
         f"Deliveries are kept for {days}, at most {policy.per_inbox:,} per inbox; "
         "older ones are removed."
     )
+
+
+def about_the_inbox(app_id: int) -> dict[str, Any]:
+    """What the list shows beside the deliveries: the triggers received and their words, the
+    last hour's chart, what is kept, and each set's inbox address."""
+    sets = inbox.webhook_sets(app_id)
+    titles = trigger_titles(sets)
+    return {
+        "actions": inbox.actions_received(app_id),
+        "titles": titles,
+        "chart": inbox_chart.last_hour(inbox.traffic(app_id), titles) if sets else None,
+        "kept": retention_note(current_app.config),
+        "inbox_urls": [inbox_url(item.inbox_token) for item in sets],
+    }
+
+
+def conditional_json(**body: Any) -> Response:
+    """A JSON answer with an ETag: 304 to a poll that names it (If-None-Match)."""
+    response = jsonify(**body)
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def delivery_summary(app_id: int, delivery: Delivery) -> dict[str, Any]:
@@ -147,15 +178,8 @@ def delivery_summary(app_id: int, delivery: Delivery) -> dict[str, Any]:
 def list_deliveries(app_id: int):
     app = db.get_or_404(App, app_id)
     chosen = chosen_filter(request.args)
-    notice = None
-    try:
-        before, after = page_cursors(request.args)
-    except BadCursor:
-        before = after = None
-        notice = BAD_PAGE_LINK
+    before, after, notice = requested_page(request.args)
     shown = inbox.page(app.id, chosen, before=before, after=after)
-    sets = inbox.webhook_sets(app.id)
-    titles = trigger_titles(sets)
     return render_template(
         "inbox/list.html",
         app=app,
@@ -164,12 +188,8 @@ def list_deliveries(app_id: int):
         paged=before is not None or after is not None,
         notice=notice,
         resume_after=inbox.resume_after(shown.items),
-        actions=inbox.actions_received(app.id),
-        titles=titles,
-        chart=inbox_chart.last_hour(inbox.traffic(app.id), titles) if sets else None,
-        kept=retention_note(current_app.config),
-        inbox_urls=[inbox_url(item.inbox_token) for item in sets],
         poll_seconds=POLL_SECONDS,
+        **about_the_inbox(app.id),
     )
 
 
@@ -185,15 +205,12 @@ def newer_deliveries(app_id: int) -> Response | tuple[Response, int]:
     try:
         after = cursor_value(request.args.get("after", "0"))
     except BadCursor:
-        message = "after must be a delivery id: a whole number, 0 or more."
-        return jsonify(error={"status": 400, "message": message}), 400
+        return jsonify(error={"status": 400, "message": BAD_AFTER}), 400
     found = inbox.newer_than(app.id, chosen_filter(request.args), after or 0)
-    response = jsonify(
+    return conditional_json(
         deliveries=[delivery_summary(app.id, item) for item in found.deliveries],
         cursor=found.cursor,
     )
-    response.add_etag()
-    return response.make_conditional(request)
 
 
 @bp.get("/<int:delivery_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..livechat import catalog
-from ..services.registration_plan import PER_TRIGGER_LIMIT, Change, Plan, PlannedChange
+from ..services.registration.plan import PER_TRIGGER_LIMIT, Change, Plan, PlannedChange
 
 WHAT_CHANGED = {"url": "webhook URL", "filters": "filters", "key": "secret key"}
 COUNT_WORDS = [

@@ -14,6 +14,15 @@ from .headers import no_store
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 
+INVITATION_CREATED = (
+    "Invitation for {email} created. Copy the link below now: it is shown only once and works "
+    "for 7 days."
+)
+RESET_LINK_CREATED = (
+    "Password reset link for {email} created. Copy it below now: it is shown only once, works "
+    "once, and expires in 1 hour."
+)
+
 
 def _team_page(
     invite_form: InviteForm | None = None,
@@ -53,11 +62,7 @@ def invite_teammate():
         return _team_page(form, status=422)
     db.session.commit()
     link = url_for("auth.accept_invitation", token=token, _external=True)
-    flash(
-        f"Invitation for {invitation.email} created. Copy the link below now: it is shown "
-        "only once and works for 7 days.",
-        "success",
-    )
+    flash(INVITATION_CREATED.format(email=invitation.email), "success")
     return _team_page(invite_link=link)[0], 201
 
 
@@ -133,9 +138,5 @@ def create_reset_link(user_id: int):
         return redirect(url_for("team.list_team"))
     db.session.commit()
     link = url_for("auth.reset_password", token=token, _external=True)
-    flash(
-        f"Password reset link for {target.email} created. Copy it below now: it is shown only "
-        "once, works once, and expires in 1 hour.",
-        "success",
-    )
+    flash(RESET_LINK_CREATED.format(email=target.email), "success")
     return _team_page(reset_link=(target.email, link))[0], 201

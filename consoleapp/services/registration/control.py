@@ -1,25 +1,21 @@
-"""Make LiveChat's registered webhooks match a webhook set: one webhook per chosen trigger.
+"""Registration runs as requests see them: whether one can start, starting one, finding the
+active or latest one, and asking one to stop.
 
-A request starts a *run* (a ``RegistrationRun`` row) and a worker carries it out
-(``registration_run.execute``), so the page answers at once and follows the run's progress
-from the database. At most one run of a set is active at a time. Every webhook id is saved the
-moment LiveChat gives it, with the run that made it, so a run can be resumed after any failure
-and cancelled with only its own webhooks removed (CHECKS.md R6-R10).
+A request adds a queued run and its task is queued; a worker carries it out (``run``). At most
+one run of a set is active at a time: the database's one-active-run index decides between two
+requests that start one at the same moment.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from ..crypto import SecretUnavailable
-from ..extensions import db
-from ..livechat.configuration import DEADLINE, ConfigurationApi, Credential
-from ..models import (
+from ...crypto import SecretUnavailable
+from ...extensions import db
+from ...models import (
     ACTIVE_STATES,
-    App,
     RegisteredWebhook,
     RegistrationRun,
     RegistrationState,
@@ -30,9 +26,8 @@ from ..models import (
     WizardStep,
     utcnow,
 )
-from . import audit
-
-MARKER = "consoleapp set"
+from .. import audit
+from .wanted import desired
 
 
 class AlreadyRunning(Exception):
@@ -57,50 +52,6 @@ def problem(webhook_set: WebhookSet) -> str | None:
     except SecretUnavailable:
         return "The saved secret key can no longer be read. Generate a new one in step 2."
     return None
-
-
-def client_for(
-    app: App,
-    api_url: str,
-    timeout: tuple[float, float],
-    deadline: float = DEADLINE,
-    pool_size: int = 10,
-) -> ConfigurationApi:
-    credential = Credential.personal_access_token(
-        app.developer_account_id or "", app.developer_token or ""
-    )
-    return ConfigurationApi(
-        api_url,
-        app.api_version,
-        credential,
-        timeout=timeout,
-        deadline=deadline,
-        pool_size=pool_size,
-    )
-
-
-def description(webhook_set: WebhookSet) -> str:
-    """Marks webhooks this console made for this set and key, so a lost answer can be found
-    again in ``list_webhooks`` and nobody else's webhook is ever adopted or removed."""
-    saved = webhook_set.secret_saved_at
-    stamp = saved.strftime("%Y%m%d%H%M%S%f") if saved else "0"
-    return f"{MARKER} {webhook_set.uid} key {stamp}"
-
-
-def desired(webhook_set: WebhookSet) -> dict[str, dict[str, Any]]:
-    """What each chosen trigger should be registered as (never the secret itself)."""
-    return {
-        trigger.action: {
-            "url": webhook_set.target_url,
-            "filters": dict(trigger.filters or {}),
-            "additional_data": list(trigger.additional_data or []),
-            "description": description(webhook_set),
-        }
-        for trigger in webhook_set.triggers
-    }
-
-
-# -- runs, as requests see them ---------------------------------------------------------------
 
 
 def active_run(set_id: int) -> RegistrationRun | None:
