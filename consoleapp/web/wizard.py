@@ -20,8 +20,9 @@ from ..crypto import new_uid
 from ..extensions import db, limiter
 from ..livechat import catalog
 from ..models import App, WebhookSet, WizardStep
-from ..services import registration, registration_plan
+from ..services import registration
 from ..services import webhook_sets as sets
+from ..services.registration import plan as registration_plan
 from . import review_plan, trigger_words
 from .auth import editor_required, login_required
 from .forms.confirm import ConfirmForm
