@@ -4,19 +4,41 @@ reference app the receiver benchmark serves, not a benchmark itself."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import uuid
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 
 def database_for(work: Path) -> tuple[str, str]:
-    """The database a benchmark runs on: PostgreSQL when DATABASE_URL says so, else a SQLite
-    file in ``work``. Returns its kind and URL."""
+    """The database a benchmark runs on: a new, empty database on the PostgreSQL server that
+    DATABASE_URL names (dropped when the benchmark ends), else a SQLite file in ``work``.
+    Returns its kind and URL."""
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgresql"):
-        return "postgresql", url
+        return "postgresql", _fresh_postgresql(url)
     return "sqlite", f"sqlite:///{work / 'console.db'}"
+
+
+def _fresh_postgresql(url: str) -> str:
+    admin = create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    name = f"consoleapp_bench_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    atexit.register(drop)
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def console_environ(work: Path, database_url: str, **extra: str) -> dict[str, str]:
