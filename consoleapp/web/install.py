@@ -3,7 +3,8 @@ installation URL finishes it, and a status endpoint tells the page behind it wha
 
 The start is a POST (CSRF-checked, writes nothing to the database) whose answer redirects to
 LiveChat; the page's script opens a named popup and the form targets it. Without the script
-the form opens a new tab, which works the same way.
+the form posts in this tab: LiveChat's sign-in comes back to the "Installed" page, which leads
+on to Install & test.
 """
 
 from __future__ import annotations
