@@ -18,6 +18,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,14 @@ from sqlalchemy import Connection, insert
 from .. import database
 from ..crypto import SecretUnavailable
 from ..extensions import db, limiter, queue
-from ..livechat.deliveries import Envelope, Verification, dedupe_key, received_body, verify_secret
+from ..livechat.deliveries import (
+    Envelope,
+    Verification,
+    dedupe_key,
+    parse_envelope,
+    received_body,
+    verify_secret,
+)
 from ..models import Delivery, WebhookSet, utcnow
 from ..taskqueue import QueueUnavailable
 
@@ -49,6 +57,7 @@ FOLD_EVERY = 1.0
 # A committer with nothing to do for this long stops; the next delivery starts another.
 IDLE_SECONDS = 10.0
 _EXTENSION = "consoleapp.intake"
+_INBOXES = "consoleapp.inboxes"
 _DELIVERIES = Delivery.__table__
 # The ids of a batch in the order of its rows. SQLAlchemy can say so only by inserting one row
 # per statement on SQLite; one multi-row INSERT gives its rows ascending ids in the order of its
@@ -205,6 +214,21 @@ def row_for(
         "dedupe_key": dedupe_key(envelope) if verified else None,
         "folded": False,
     }
+
+
+def receive(
+    app: Flask, token: str, body: bytes, headers: Iterable[tuple[str, str]]
+) -> StoredDelivery:
+    """Check one delivery and store it, rejected ones counted against the inbox's limit a
+    minute first. Raises ``MalformedDelivery``, ``UnknownInbox`` or ``TooManyRejected`` when
+    it is not taken, ``NotStored`` or ``SQLAlchemyError`` when it could not be stored."""
+    envelope = parse_envelope(body)
+    cache = app.extensions.setdefault(_INBOXES, InboxCache())
+    inbox, verification = check(cache, token, envelope)
+    if not verification.verified:
+        count_rejected(inbox, app.config["REJECTED_PER_MINUTE"])
+    row = row_for(inbox, verification, envelope, body, list(headers))
+    return StoredDelivery(store(app, row), verification.verified, verification.reason)
 
 
 # -- the group commit -------------------------------------------------------------------------
