@@ -19,7 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import csrf, limiter
 from ..livechat import deliveries
-from ..services import intake, webhook_sets
+from ..services import group_commit, intake, webhook_sets
 from .auth import without_sign_in
 from .errors import error_response
 
@@ -74,7 +74,7 @@ NOT_TAKEN = (
     deliveries.MalformedDelivery,
     intake.UnknownInbox,
     intake.TooManyRejected,
-    intake.NotStored,
+    group_commit.NotStored,
     SQLAlchemyError,
 )
 
