@@ -1,5 +1,5 @@
 """The first hour, the other ways: from an empty database to four verified triggers without
-JavaScript (at 1280 px) and by keyboard alone (at 375 px). The mouse walk is
+JavaScript and by keyboard alone, at 1280 and 375 px. The mouse walk is
 test_first_hour_clicks.py; these follow the same path, with the same buttons and labels.
 
 Without JavaScript nothing polls: the person reloads the page, as a person would, and nothing
@@ -18,7 +18,7 @@ from shots import screenshot
 
 pytestmark = pytest.mark.browser
 
-NARROW = {"width": 375, "height": 800}
+WIDTHS = {"1280px": WIDE, "375px": {"width": 375, "height": 800}}
 # (the box ticked in the wizard, its row on Install & test, the button that fires it).
 TRIGGERS = [
     ("A chat starts", "incoming_chat", "A customer starts a chat"),
@@ -81,8 +81,10 @@ def type_into(page, locator, text: str) -> None:
     page.keyboard.type(text)
 
 
-def test_without_javascript(browser, live_server_factory):
-    with console_page(browser, live_server_factory, WIDE, javascript=False) as (context, page):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_without_javascript(browser, live_server_factory, width):
+    viewport = WIDTHS[width]
+    with console_page(browser, live_server_factory, viewport, javascript=False) as (context, page):
         page.goto("/")
         page.get_by_label("Your email").fill("owner@example.com")
         page.get_by_label("Password").fill(PASSWORD)
@@ -105,7 +107,7 @@ def test_without_javascript(browser, live_server_factory):
         if group.get_attribute("open") is None:
             group.locator("summary").click()
         tagged.check()
-        screenshot(page, "first-hour-nojs-3-triggers")
+        screenshot(page, f"first-hour-nojs-3-triggers-{width}")
         page.get_by_role("button", name="Save triggers and review").click()
 
         page.get_by_role("button", name="Register with LiveChat").click()
@@ -114,18 +116,18 @@ def test_without_javascript(browser, live_server_factory):
             page.get_by_role("heading", name="Registered with LiveChat"),
             "registration finished",
         )
-        screenshot(page, "first-hour-nojs-4-registered")
+        screenshot(page, f"first-hour-nojs-4-registered-{width}")
 
         # "Install app" takes this very tab to the sign-in: no new window opens.
         page.get_by_role("button", name="Next: Install app").click()
         expect(page.get_by_role("button", name="Allow")).to_be_visible()
         assert len(context.pages) == 1, "the sign-in opened another window"
-        screenshot(page, "first-hour-nojs-5-allow")
+        screenshot(page, f"first-hour-nojs-5-allow-{width}")
         page.get_by_role("button", name="Allow").click()
 
         # Back in the console: the sign-in's last page leads on to Install & test.
         expect(page.get_by_role("heading", name="Installed")).to_be_visible()
-        screenshot(page, "first-hour-nojs-6-installed")
+        screenshot(page, f"first-hour-nojs-6-installed-{width}")
         page.get_by_role("link", name="Next: Install & test").click()
         expect(page.get_by_role("heading", name="Install & test")).to_be_visible()
         reload_until(
@@ -143,11 +145,13 @@ def test_without_javascript(browser, live_server_factory):
                 f"{action} verified",
             )
         reload_until(page, page.locator("#test-done"), "every trigger verified")
-        screenshot(page, "first-hour-nojs-7-verified")
+        screenshot(page, f"first-hour-nojs-7-verified-{width}")
 
 
-def test_by_keyboard_alone(browser, live_server_factory):
-    with console_page(browser, live_server_factory, NARROW, javascript=True) as (_context, page):
+@pytest.mark.parametrize("width", WIDTHS)
+def test_by_keyboard_alone(browser, live_server_factory, width):
+    viewport = WIDTHS[width]
+    with console_page(browser, live_server_factory, viewport, javascript=True) as (_, page):
         page.goto("/")
         type_into(page, page.get_by_label("Your email"), "owner@example.com")
         type_into(page, page.get_by_label("Password"), PASSWORD)
@@ -173,7 +177,7 @@ def test_by_keyboard_alone(browser, live_server_factory):
             press(page, group.locator("summary"))
         press(page, tagged, "Space")
         expect(tagged).to_be_checked()
-        screenshot(page, "first-hour-keyboard-3-triggers")
+        screenshot(page, f"first-hour-keyboard-3-triggers-{width}")
         press(page, page.get_by_role("button", name="Save triggers and review"))
 
         press(page, page.get_by_role("button", name="Register with LiveChat"))
@@ -197,4 +201,4 @@ def test_by_keyboard_alone(browser, live_server_factory):
             press(page, row.get_by_role("button", name=button))
             expect(row.locator("[data-pill] .pill-ok")).to_be_visible(timeout=60_000)
         expect(page.locator("#test-done")).to_be_visible(timeout=30_000)
-        screenshot(page, "first-hour-keyboard-7-verified")
+        screenshot(page, f"first-hour-keyboard-7-verified-{width}")
