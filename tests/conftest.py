@@ -18,7 +18,7 @@ from checklist_support import SANDBOX
 from consoleapp.extensions import db, limiter
 from consoleapp.models import Role
 from consoleapp.redaction import configure_logging
-from consoleapp.services import intake
+from consoleapp.services import group_commit
 from support import LiveServer, ThreadedWorker, add_user, add_webhook_set, make_app, sign_in
 
 # The test process serves the console as wsgi.py's does, with the same process-wide logging.
@@ -136,7 +136,7 @@ def app_factory(tmp_path, database_url) -> Iterator:
 
     yield factory
     for app in made:
-        intake.stop(app)
+        group_commit.stop(app)
     if made:
         with made[0].app_context():
             db.session.remove()
@@ -182,7 +182,7 @@ def live_server_factory(tmp_path, database_url) -> Iterator:
         live.server.shutdown()
         thread.join(timeout=5)
         live.server.server_close()
-        intake.stop(live.app)
+        group_commit.stop(live.app)
     for live, _thread in started[1:]:
         with live.app.app_context():
             db.engine.dispose()

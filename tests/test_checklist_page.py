@@ -389,10 +389,8 @@ def test_the_console_reaches_the_sandbox_over_http(live, monkeypatch):
 def test_the_installed_row_offers_the_install_flow(app, owner):
     app_id = seed_app(app)
     page = owner.get(f"/apps/{app_id}/test/").get_data(as_text=True)
-    assert (
-        f'<form method="post" action="/apps/{app_id}/install/start" target="livechat-install"'
-        in page
-    )
+    assert f'<form method="post" action="/apps/{app_id}/install/start" data-install-popup' in page
+    assert 'target="livechat-install"' not in page  # without JavaScript, in this tab
     assert 'src="/static/js/install.js"' in page
     with app.app_context():
         db.session.add(Installation(app_id=app_id, organization_id="org-1", webhooks_enabled=True))

@@ -227,7 +227,9 @@ def test_after_registering_the_one_primary_button_installs_the_app(app, owner):
     page = owner.get(f"/apps/{app_id}/webhooks/{uid}/registration")
     assert primaries(page) == ["Next: Install app"]
     text = flat_text_of(page)
-    assert f'action="/apps/{app_id}/install/start" target="livechat-install"' in text
+    # A plain form in this tab; install.js turns it into the popup.
+    assert f'action="/apps/{app_id}/install/start" data-install-popup' in text
+    assert 'target="livechat-install"' not in text
     assert f'data-install-next="/apps/{app_id}/test/"' in text
     assert "js/install.js" in text
     assert f'href="/apps/{app_id}/webhooks/{uid}/remove">Remove from LiveChat…</a>' in text

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from consoleapp.extensions import db
-from consoleapp.services import inbox, intake
+from consoleapp.services import group_commit, inbox, intake
 from query_plans import statements
 from support import INBOX_SECRET, add_webhook_set, deliveries, delivery_body, events
 
@@ -380,7 +380,7 @@ def test_r12_what_arrives_while_the_write_lock_is_taken_joins_one_commit(
         return requests.post(url, json=body, timeout=30)
 
     assert send(0).status_code == 200  # the secret is kept in the process, the committer runs
-    committer = intake.committer(server.app)
+    committer = group_commit.committer(server.app)
     holder = sqlite3.connect(make_url(database_url).database, isolation_level=None)
     answers: list[requests.Response] = []
     with statements(server.app) as seen:

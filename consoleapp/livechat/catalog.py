@@ -417,6 +417,10 @@ def presets_for(version: str) -> list[Preset]:
     return found
 
 
+def preset(version: str, name: str) -> Preset | None:
+    return next((p for p in presets_for(version) if p.name == name), None)
+
+
 def triggers_for(version: str) -> list[Trigger]:
     return [trigger for trigger in TRIGGERS if version in trigger.versions]
 

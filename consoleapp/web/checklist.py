@@ -74,13 +74,9 @@ def _banner(checks: checklist.Checklist, events: dict[str, sandbox_events.Trigge
     return words.banner(row, events[action]) if row and action in events else None
 
 
-@bp.get("/")
-@login_required
-def show_checklist(app_id: int):
-    scenarios, sandbox_problem = _scenarios()
-    app = db.get_or_404(App, app_id)
-    # Read first: the page's first poll is then answered 304 unless something changed since.
-    version = trigger_arrivals.checklist_version(app.id)
+def _checklist_page(
+    app: App, version: str | None, scenarios: list[Scenario], sandbox_problem: str | None
+):
     checks, events = checklist.for_app(app), sandbox_events.buttons(app, scenarios)
     return render_template(
         "checklist/show.html",
@@ -97,6 +93,16 @@ def show_checklist(app_id: int):
         install_page=_endpoint(INSTALL_PAGE),
         poll_seconds=POLL_SECONDS,
     )
+
+
+@bp.get("/")
+@login_required
+def show_checklist(app_id: int):
+    scenarios, sandbox_problem = _scenarios()
+    app = db.get_or_404(App, app_id)
+    # Read first: the page's first poll is then answered 304 unless something changed since.
+    version = trigger_arrivals.checklist_version(app.id)
+    return _checklist_page(app, version, scenarios, sandbox_problem)
 
 
 @bp.get("/status")
@@ -132,14 +138,19 @@ def start_event(app_id: int, action: str):
         return redirect(_page_url(app_id))
     sandbox_events.record_start(g.user, plan, fired.scenario)
     db.session.commit()
-    if not fired.deliveries:
-        flash(
-            words.nothing_queued(sandbox_events.TriggerEvent(fired.scenario, plan.parameters)),
-            "warning",
-        )
-        return redirect(_page_url(app_id))
-    # The page's banner says it started, then follows the trigger's row.
-    return redirect(_page_url(app_id, started=action))
+    return _after_start(app_id, plan, fired)
+
+
+def _after_start(
+    app_id: int, plan: sandbox_events.EventPlan, fired: sandbox_events.FiredEvent
+) -> Response:
+    """The page's banner says the event started, then follows the trigger's row; when the
+    sandbox queued no delivery, a warning says why nothing will arrive."""
+    if fired.deliveries:
+        return redirect(_page_url(app_id, started=plan.action))
+    event = sandbox_events.TriggerEvent(fired.scenario, plan.parameters)
+    flash(words.nothing_queued(event), "warning")
+    return redirect(_page_url(app_id))
 
 
 @bp.app_template_global()

@@ -3,7 +3,8 @@ installation URL finishes it, and a status endpoint tells the page behind it wha
 
 The start is a POST (CSRF-checked, writes nothing to the database) whose answer redirects to
 LiveChat; the page's script opens a named popup and the form targets it. Without the script
-the form opens a new tab, which works the same way.
+the form posts in this tab: LiveChat's sign-in comes back to the "Installed" page, which leads
+on to Install & test.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ PENDING_KEY = "livechat_signins"
 MAX_PENDING = 5
 EXPIRED = "Sign-in expired or was started elsewhere; start again."
 FAILED = "LiveChat sign-in failed, try again."
+NOT_INSTALLED = "LiveChat did not install the app. Start again."
 DENIED = {
     "access_denied": "You chose Deny on LiveChat's page, so the app was not installed. "
     "Start again and choose Allow to install it.",
@@ -105,26 +107,37 @@ def start_install(app_id: int) -> Any:
     return redirect(begin.url)
 
 
+def _not_finished(app: App, verifier: str | None) -> tuple[str, int] | None:
+    """Why the sign-in LiveChat sent the browser back from cannot be finished, as the page
+    that says so; None when it can."""
+    error = request.args.get("error")
+    if error:
+        return _problem(app, 400, "Not installed", DENIED.get(error, NOT_INSTALLED))
+    if verifier is None or g.user is None or not request.args.get("code"):
+        return _problem(app, 400, "Sign-in expired", EXPIRED)
+    return None
+
+
+def _sign_in_failed(app: App, exc: AccountsError) -> tuple[str, int]:
+    db.session.rollback()
+    log.warning("LiveChat sign-in failed: %s", exc.type)
+    status = 503 if exc.type in {"request_timeout", "connection"} else 502
+    return _problem(app, status, "Sign-in failed", FAILED)
+
+
 @bp.get("/<int:app_id>/install/callback")
 @writes_on_get  # LiveChat sends the browser back here with the code to exchange
 def callback(app_id: int) -> Any:
     app = db.get_or_404(App, app_id)
     verifier = _take(app_id, request.args.get("state", ""))
-    error = request.args.get("error")
-    if error:
-        message = DENIED.get(error, "LiveChat did not install the app. Start again.")
-        return _problem(app, 400, "Not installed", message)
-    if verifier is None or g.user is None or not request.args.get("code"):
-        return _problem(app, 400, "Sign-in expired", EXPIRED)
+    if problem := _not_finished(app, verifier):
+        return problem
     if not g.user.role_enum.can_change:
         abort(403)
     try:
         row = installs.finish(g.user, app, request.args["code"], verifier, _endpoints())
     except AccountsError as exc:
-        db.session.rollback()
-        log.warning("LiveChat sign-in failed: %s", exc.type)
-        status = 503 if exc.type in {"request_timeout", "connection"} else 502
-        return _problem(app, status, "Sign-in failed", FAILED)
+        return _sign_in_failed(app, exc)
     db.session.commit()
     return render_template("install/done.html", app=app, installation=row)
 

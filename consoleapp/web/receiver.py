@@ -19,7 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import csrf, limiter
 from ..livechat import deliveries
-from ..services import intake, webhook_sets
+from ..services import group_commit, intake, webhook_sets
 from .auth import without_sign_in
 from .errors import error_response
 
@@ -69,8 +69,26 @@ def read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _cache() -> intake.InboxCache:
-    return current_app.extensions.setdefault("consoleapp.inboxes", intake.InboxCache())
+# What ``intake.receive`` raises for a delivery it did not take; a larger body is 413 on its own.
+NOT_TAKEN = (
+    deliveries.MalformedDelivery,
+    intake.UnknownInbox,
+    intake.TooManyRejected,
+    group_commit.NotStored,
+    SQLAlchemyError,
+)
+
+
+def _refusal(exc: Exception) -> ResponseReturnValue:
+    """The answer to a delivery that was not taken (``NOT_TAKEN``)."""
+    if isinstance(exc, deliveries.MalformedDelivery):
+        return error_response(400, str(exc))
+    if isinstance(exc, intake.UnknownInbox):
+        return error_response(404, UNKNOWN_INBOX)
+    if isinstance(exc, intake.TooManyRejected):
+        return (*error_response(429, TOO_MANY_REJECTED), {"Retry-After": str(exc.retry_after)})
+    log.error("delivery not stored, answering 503: %s", exc)
+    return error_response(503, NOT_STORED)
 
 
 @bp.post("/<inbox_token>")
@@ -81,22 +99,10 @@ def receive_delivery(inbox_token: str) -> ResponseReturnValue:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         body = read_body(app.config["MAX_CONTENT_LENGTH"])
-        envelope = deliveries.parse_envelope(body)
-        found, verification = intake.check(_cache(), inbox_token, envelope)
-        if not verification.verified:
-            intake.count_rejected(found, app.config["REJECTED_PER_MINUTE"])
-        row = intake.row_for(found, verification, envelope, body, list(request.headers.items()))
-        delivery_id = intake.store(app, row)
-    except deliveries.MalformedDelivery as exc:
-        return error_response(400, str(exc))
-    except intake.UnknownInbox:
-        return error_response(404, UNKNOWN_INBOX)
-    except intake.TooManyRejected as exc:
-        return (*error_response(429, TOO_MANY_REJECTED), {"Retry-After": str(exc.retry_after)})
-    except (intake.NotStored, SQLAlchemyError) as exc:
-        log.error("delivery not stored, answering 503: %s", exc)
-        return error_response(503, NOT_STORED)
-    if not verification.verified:
+        stored = intake.receive(app, inbox_token, body, request.headers.items())
+    except NOT_TAKEN as exc:
+        return _refusal(exc)
+    if not stored.verified:
         # The reason is on the Inbox page; the sender learns nothing about the secret.
         return jsonify(error="unauthorized"), 401
-    return jsonify(status="received", delivery_id=delivery_id), 200
+    return jsonify(status="received", delivery_id=stored.delivery_id), 200

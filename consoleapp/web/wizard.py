@@ -307,6 +307,19 @@ def edit_triggers(app_id: int, set_uid: str):
     return _triggers_page(app, webhook_set, form)
 
 
+NO_SUCH_PRESET = "That quick pick does not exist; tick the triggers instead."
+
+
+def _preset_page(app: App, webhook_set: WebhookSet, form: TriggersFormBase, name: str):
+    """A quick pick without JavaScript: tick its triggers and show the page again, unsaved."""
+    preset = catalog.preset(webhook_set.api_version, name)
+    if preset is None:
+        form.form_errors.append(NO_SUCH_PRESET)
+        return _triggers_page(app, webhook_set, form, status=422)
+    form.tick(preset.actions)
+    return _triggers_page(app, webhook_set, form, preset=preset, status=200)
+
+
 @bp.post("/<set_uid>/triggers/save")
 @editor_required
 def save_triggers(app_id: int, set_uid: str):
@@ -315,14 +328,7 @@ def save_triggers(app_id: int, set_uid: str):
         return moved
     form = triggers_form(webhook_set.api_version)
     if "preset" in request.form:
-        # A quick pick without JavaScript: tick its triggers and show the page again, unsaved.
-        presets = {p.name: p for p in catalog.presets_for(webhook_set.api_version)}
-        preset = presets.get(request.form["preset"])
-        if preset is None:
-            form.form_errors.append("That quick pick does not exist; tick the triggers instead.")
-            return _triggers_page(app, webhook_set, form, status=422)
-        form.tick(preset.actions)
-        return _triggers_page(app, webhook_set, form, preset=preset, status=200)
+        return _preset_page(app, webhook_set, form, request.form["preset"])
     if not form.validate_on_submit():
         return _triggers_page(app, webhook_set, form)
     sets.set_triggers(g.user, webhook_set, form.chosen_triggers())
@@ -335,12 +341,7 @@ def save_triggers(app_id: int, set_uid: str):
 # -- review --------------------------------------------------------------------------------
 
 
-@bp.get("/<set_uid>/review")
-@login_required
-def review(app_id: int, set_uid: str):
-    app, webhook_set = load(app_id, set_uid)
-    if moved := out_of_order(webhook_set, WizardStep.REVIEW):
-        return moved
+def _review_page(app: App, webhook_set: WebhookSet):
     plan = registration_plan.plan(webhook_set)
     return render_template(
         "wizard/review.html",
@@ -355,6 +356,13 @@ def review(app_id: int, set_uid: str):
         form=ConfirmForm(),
         step=4,
     )
+
+
+@bp.get("/<set_uid>/review")
+@login_required
+def review(app_id: int, set_uid: str):
+    app, webhook_set = load(app_id, set_uid)
+    return out_of_order(webhook_set, WizardStep.REVIEW) or _review_page(app, webhook_set)
 
 
 @bp.post("/<set_uid>/delete")
