@@ -45,8 +45,8 @@ from http_journey import Console  # noqa: E402
 from served import Served, served  # noqa: E402
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
-from bench import console_environ, database_for  # noqa: E402
 from bench.receiver import SECRET, wrk  # noqa: E402
+from bench_support import console_environ, database_for  # noqa: E402
 from consoleapp.models import Delivery, utcnow  # noqa: E402
 
 SIZES = [1_000, 10_000, 100_000]

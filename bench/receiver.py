@@ -34,7 +34,7 @@ from http_journey import Console  # noqa: E402
 from served import served  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench import console_environ, database_for  # noqa: E402
+from bench_support import console_environ, database_for  # noqa: E402
 from consoleapp.config import web_server  # noqa: E402
 
 SCRIPT = ROOT / "bench" / "deliveries.lua"
@@ -148,7 +148,7 @@ def main() -> None:
             web_workers=2,
             task_workers=1,
             threads=web_server()["threads"],
-            app="bench.bare:app",
+            app="tests.bare_app:app",
         ) as running:
             person = Console(running.url)
             person.create_owner()

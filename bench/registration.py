@@ -33,7 +33,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from http_journey import Console  # noqa: E402
 from served import served  # noqa: E402
 
-from bench import console_environ  # noqa: E402
+from bench_support import console_environ  # noqa: E402
 from consoleapp.livechat import catalog  # noqa: E402
 from consoleapp.livechat.configuration import ConfigurationApi, Credential  # noqa: E402
 

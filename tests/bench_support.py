@@ -1,6 +1,6 @@
-"""Benchmarks, each a script that prints one JSON object as its last line (``receiver.py``,
-``pages.py``, ``registration.py``). This package holds what they share; ``bare.py`` is the
-reference app the receiver benchmark serves, not a benchmark itself."""
+"""What the benchmarks in ``bench/`` share: the database they run on and the environment they
+serve the console with. (``bare_app.py`` beside it is the reference app the receiver benchmark
+serves.) Each benchmark prints one JSON object as its last line."""
 
 from __future__ import annotations
 
