@@ -196,7 +196,7 @@ def receive(
     minute first. Raises ``MalformedDelivery``, ``UnknownInbox`` or ``TooManyRejected`` when
     it is not taken, ``NotStored`` or ``SQLAlchemyError`` when it could not be stored."""
     envelope = parse_envelope(body)
-    cache = app.extensions.setdefault(_INBOXES, InboxCache())
+    cache = app.extensions.get(_INBOXES) or app.extensions.setdefault(_INBOXES, InboxCache())
     inbox, verification = check(cache, token, envelope)
     if not verification.verified:
         count_rejected(inbox, app.config["REJECTED_PER_MINUTE"])
