@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 log = logging.getLogger("consoleapp.tasks")
 
 _AFTER_COMMIT = "consoleapp.queue_after_commit"
-# How often an idle worker looks for work in storages that cannot wake it (SQLite).
-POLL_SECONDS = 0.1
+# How often an idle worker looks for work in storages that cannot wake it (SQLite): a queued
+# task starts within this; idle, the polling costs a worker under 1 % of a core.
+POLL_SECONDS = 0.05
 
 
 class QueueUnavailable(RuntimeError):
