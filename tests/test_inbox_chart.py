@@ -235,8 +235,32 @@ def test_folding_finds_what_is_left_in_its_partial_index(app, owner):
     app_id, token = add_webhook_set(app)
     owner.post(f"/hooks/{token}", json=delivery_body())
     with statements(app) as seen, app.app_context():
-        assert folding.fold_batch() == 1
+        assert folding.fold_all() == 1
     (sql, params) = next((sql, params) for sql, params in seen if "ORDER BY" in sql)
     lines = plan(app, sql, params)
     shown = "\n".join([sql, *lines])
     assert any("ix_deliveries_unfolded" in line for line in lines), shown
+
+
+def test_folding_leaves_what_arrives_meanwhile_to_the_next_task(app, owner, monkeypatch):
+    """Under a steady stream a folding task folds what was stored when it began, in batches,
+    and leaves the rest to the next one (each commit queues one), instead of chasing every new
+    delivery in a loop of tiny transactions."""
+    app_id, token = add_webhook_set(app)
+    for _ in range(3):
+        owner.post(f"/hooks/{token}", json=delivery_body())
+    fold_batch, arriving = folding.fold_batch, [1]
+
+    def while_folding(*args, **kwargs):
+        if arriving:  # one arrives during the task
+            arriving.pop()
+            owner.post(f"/hooks/{token}", json=delivery_body())
+        return fold_batch(*args, **kwargs)
+
+    monkeypatch.setattr(folding, "fold_batch", while_folding)
+    with app.app_context():
+        assert folding.fold_all() == 3
+    monkeypatch.setattr(folding, "fold_batch", fold_batch)
+    with app.app_context():
+        assert folding.fold_all() == 1  # the next task folds the one that came meanwhile
+        assert folding.fold_all() == 0

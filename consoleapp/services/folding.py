@@ -133,9 +133,12 @@ def _mark_folded(ids: list[int]) -> None:
     )
 
 
-def fold_batch(limit: int = BATCH) -> int:
-    """Fold up to ``limit`` deliveries, oldest first, in one transaction; how many. Commits."""
+def fold_batch(limit: int = BATCH, up_to: int | None = None) -> int:
+    """Fold up to ``limit`` deliveries, oldest first, in one transaction (only those with ids
+    up to ``up_to`` when given); how many. Commits."""
     query = select(_deliveries.c.id).where(_UNFOLDED).order_by(_deliveries.c.id).limit(limit)
+    if up_to is not None:
+        query = query.where(_deliveries.c.id <= up_to)
     if _dialect() == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(db.session.execute(query).scalars())
@@ -147,25 +150,32 @@ def fold_batch(limit: int = BATCH) -> int:
     return len(ids)
 
 
-def _unfolded() -> bool:
-    query = select(_deliveries.c.id).where(_UNFOLDED).limit(1)
+def _unfolded(up_to: int) -> bool:
+    query = select(_deliveries.c.id).where(_UNFOLDED, _deliveries.c.id <= up_to).limit(1)
     found = db.session.execute(query).first() is not None
     db.session.commit()
     return found
 
 
 def fold_all(wait: float = 10.0) -> int:
-    """Fold every delivery stored so far, a batch at a time; how many this call folded.
+    """Fold every delivery stored when this call began, a batch at a time; how many it folded.
 
-    On PostgreSQL another worker may hold a batch (skipped, not waited for); this returns once
+    What arrives meanwhile is left to the next call (each commit of deliveries queues one):
+    under a steady stream this folds in batches of what came since, instead of chasing every
+    new delivery in a tight loop of tiny transactions that takes CPU from the receiver. On
+    PostgreSQL another worker may hold a batch (skipped, not waited for); this returns once
     that batch is folded too, or after ``wait`` seconds."""
+    up_to = db.session.execute(select(func.max(_deliveries.c.id))).scalar()
+    db.session.commit()
+    if up_to is None:
+        return 0
     total = 0
     give_up = time.monotonic() + wait
     while True:
-        count = fold_batch()
+        count = fold_batch(up_to=up_to)
         total += count
-        if count:
+        if count == BATCH:
             continue
-        if not _unfolded() or time.monotonic() > give_up:
+        if not _unfolded(up_to) or time.monotonic() > give_up:
             return total
         time.sleep(0.05)
