@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app, url_for
 from flask.cli import AppGroup, with_appcontext
 
-from . import config, crypto
+from . import crypto, keyfiles
 from .extensions import db, queue
 from .services import passwords, retention, users
 from .taskqueue import where
@@ -142,13 +142,13 @@ def init_keys(instance_path: str | None) -> None:
     # The folder create_app() uses when given none; building a Flask object reads no files.
     instance = instance_path or Flask("consoleapp").instance_path
     try:
-        outcome = config.create_key_files(instance)
-    except config.ConfigurationError as exc:
+        outcome = keyfiles.create_key_files(instance)
+    except keyfiles.KeyFileError as exc:
         raise click.ClickException(str(exc)) from exc
     if not outcome:
         click.echo("Live mode takes SECRET_KEY and FERNET_KEYS from the environment: no files.")
     for setting, what in outcome.items():
-        path = f"{instance}/{config.KEY_FILES[setting][0]}"
+        path = f"{instance}/{keyfiles.KEY_FILES[setting][0]}"
         click.echo(KEY_OUTCOMES[what].format(path=path, setting=setting))
 
 

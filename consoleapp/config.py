@@ -2,28 +2,25 @@
 
 Every setting is listed in ``SETTINGS`` with its default and meaning; the README's table is the
 same list. Nothing here runs at import time. Sandbox mode's key files are written by
-``flask --app wsgi keys init`` (``create_key_files``); the factory only reads them.
+``flask --app wsgi keys init`` and read here (``keyfiles``).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
 
+from . import keyfiles
+from .keyfiles import KEYS_INIT
 from .taskqueue import storage_for
 
 
 class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed; the message names it."""
-
-
-KEYS_INIT = "flask --app wsgi keys init"
 
 
 @dataclass(frozen=True)
@@ -163,93 +160,6 @@ def _flag(value: str | None, default: bool) -> bool:
     if value is None or value.strip() == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-# Sandbox mode keeps its keys in the instance folder: each setting's file and how to make one.
-KEY_FILES: dict[str, tuple[str, Callable[[], str]]] = {
-    "SECRET_KEY": ("secret_key", lambda: secrets.token_urlsafe(48)),
-    "FERNET_KEYS": ("fernet_keys", lambda: Fernet.generate_key().decode()),
-}
-
-
-def _write_key_file(path: Path, make: Callable[[], str]) -> bool:
-    """Write a new secret to ``path`` (mode 0600) unless it exists; True if this call wrote it.
-
-    The file is written aside and then linked into place, so it appears whole or not at all:
-    several processes running this at once never leave a half-written (empty) key, and all
-    keep the first one's value.
-    """
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(make())
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            return False  # another process was first; everyone uses its value
-    finally:
-        draft.unlink()
-    return True
-
-
-def _read_key_file(path: Path, setting: str) -> str:
-    value = path.read_text().strip()
-    if not value:
-        raise ConfigurationError(
-            f"{setting} is missing and {path} is empty. Set {setting}, or delete the file and "
-            f"run `{KEYS_INIT}` to create a new one."
-        )
-    return value
-
-
-def create_key_files(
-    instance_path: str | Path, environ: dict[str, str] | None = None
-) -> dict[str, str]:
-    """Sandbox mode's keys, each written once into the instance folder unless the environment
-    sets it. Returns, per setting, ``"created"``, ``"kept"`` (the file was there) or
-    ``"environment"``; nothing at all in live mode, which takes both from the environment."""
-    env = dict(os.environ if environ is None else environ)
-    if env.get("LIVECHAT_MODE", "sandbox").strip().lower() == "live":
-        return {}
-    instance = Path(instance_path)
-    outcome = {}
-    for setting, (filename, make) in KEY_FILES.items():
-        path = instance / filename
-        if env.get(setting, "").strip():
-            outcome[setting] = "environment"
-        elif _write_key_file(path, make):
-            outcome[setting] = "created"
-        else:
-            _read_key_file(path, setting)
-            outcome[setting] = "kept"
-    return outcome
-
-
-def _sandbox_keys(secret_key: str, fernet_raw: str, instance: Path) -> tuple[str, str]:
-    """The keys the environment leaves unset, read from the files ``keys init`` writes."""
-    given = {"SECRET_KEY": secret_key, "FERNET_KEYS": fernet_raw}
-    missing = [
-        setting
-        for setting, (filename, _) in KEY_FILES.items()
-        if not given[setting] and not (instance / filename).exists()
-    ]
-    if missing:
-        names = " and ".join(missing)
-        raise ConfigurationError(
-            f"{names} {'is' if len(missing) == 1 else 'are'} not set and {instance} holds no key "
-            f"file for {'it' if len(missing) == 1 else 'them'}. Run `{KEYS_INIT}` once to create "
-            f"the keys (`make run` does), or set {names}."
-        )
-    for setting, (filename, _) in KEY_FILES.items():
-        if not given[setting]:
-            given[setting] = _read_key_file(instance / filename, setting)
-    return given["SECRET_KEY"], given["FERNET_KEYS"]
 
 
 def _proxy_count(raw: str) -> int:
@@ -397,7 +307,10 @@ def load(instance_path: str, environ: dict[str, str] | None = None) -> dict[str,
     if fernet_raw:
         parse_fernet_keys(fernet_raw)
     if not (secret_key and fernet_raw):
-        secret_key, fernet_raw = _sandbox_keys(secret_key, fernet_raw, instance)
+        try:
+            secret_key, fernet_raw = keyfiles.read_keys(instance, secret_key, fernet_raw)
+        except keyfiles.KeyFileError as exc:
+            raise ConfigurationError(str(exc)) from None
     settings["SECRET_KEY"] = secret_key
     settings["FERNET_KEYS"] = parse_fernet_keys(fernet_raw)
     return settings

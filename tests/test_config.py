@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
-from consoleapp import config, create_app
+from consoleapp import config, create_app, keyfiles
 from consoleapp.cli import keys_cli
 from consoleapp.config import ConfigurationError
 from support import TEST_FERNET_KEY
@@ -219,7 +219,7 @@ def test_processes_creating_keys_together_share_one_generated_key(tmp_path):
         barrier.wait()
         # The settings loader alone: building whole apps in threads at once trips a CPython
         # 3.11 compiler bug ("AST constructor recursion depth mismatch") unrelated to keys.
-        config.create_key_files(tmp_path / "instance", {"LIVECHAT_MODE": "sandbox"})
+        keyfiles.create_key_files(tmp_path / "instance", {"LIVECHAT_MODE": "sandbox"})
         settings = config.load(str(tmp_path / "instance"), {"LIVECHAT_MODE": "sandbox"})
         return settings["SECRET_KEY"], tuple(settings["FERNET_KEYS"])
 
