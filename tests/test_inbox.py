@@ -208,7 +208,6 @@ def test_the_app_tabs_link_to_the_inbox(app, owner, inbox_set):
     assert f'href="/apps/{app_id}/inbox/" aria-current="page">Inbox</a>' in inbox_page
 
 
-
 def test_the_side_menu_marks_apps_on_every_page_of_an_app(app, owner, inbox_set):
     app_id, _ = inbox_set
     listing = owner.get("/apps/").get_data(as_text=True)
@@ -218,6 +217,7 @@ def test_the_side_menu_marks_apps_on_every_page_of_an_app(app, owner, inbox_set)
         assert 'href="/apps/" aria-current="true">Apps</a>' in page, path
     team = owner.get("/team/").get_data(as_text=True)
     assert 'href="/apps/" >Apps</a>' in team
+
 
 # -- live updates --------------------------------------------------------------------------
 
