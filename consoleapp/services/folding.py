@@ -133,12 +133,15 @@ def _mark_folded(ids: list[int]) -> None:
     )
 
 
-def fold_batch(limit: int = BATCH, up_to: int | None = None) -> int:
-    """Fold up to ``limit`` deliveries, oldest first, in one transaction (only those with ids
-    up to ``up_to`` when given); how many. Commits."""
-    query = select(_deliveries.c.id).where(_UNFOLDED).order_by(_deliveries.c.id).limit(limit)
-    if up_to is not None:
-        query = query.where(_deliveries.c.id <= up_to)
+def _left_to_fold(up_to: int) -> Any:
+    """The ids of deliveries not folded yet, up to ``up_to``."""
+    return select(_deliveries.c.id).where(_UNFOLDED, _deliveries.c.id <= up_to)
+
+
+def fold_batch(up_to: int) -> int:
+    """Fold up to BATCH deliveries with ids up to ``up_to``, oldest first, in one transaction;
+    how many. Commits."""
+    query = _left_to_fold(up_to).order_by(_deliveries.c.id).limit(BATCH)
     if _dialect() == "postgresql":
         query = query.with_for_update(skip_locked=True)
     ids = list(db.session.execute(query).scalars())
@@ -151,8 +154,7 @@ def fold_batch(limit: int = BATCH, up_to: int | None = None) -> int:
 
 
 def _unfolded(up_to: int) -> bool:
-    query = select(_deliveries.c.id).where(_UNFOLDED, _deliveries.c.id <= up_to).limit(1)
-    found = db.session.execute(query).first() is not None
+    found = db.session.execute(_left_to_fold(up_to).limit(1)).first() is not None
     db.session.commit()
     return found
 
@@ -172,7 +174,7 @@ def fold_all(wait: float = 10.0) -> int:
     total = 0
     give_up = time.monotonic() + wait
     while True:
-        count = fold_batch(up_to=up_to)
+        count = fold_batch(up_to)
         total += count
         if count == BATCH:
             continue
