@@ -134,6 +134,21 @@ class GatedConnection(sqlite3.Connection):
             self._give_back()
 
 
+@contextmanager
+def write_turn(dbapi_connection: Any) -> Iterator[None]:
+    """Hold the write gate around statements that each commit on their own, outside
+    ``BEGIN ... COMMIT`` (one INSERT of many rows, say). Without a gate (a database in memory)
+    it does nothing."""
+    if not isinstance(dbapi_connection, GatedConnection):
+        yield
+        return
+    dbapi_connection.hold_gate()
+    try:
+        yield
+    finally:
+        dbapi_connection._give_back()
+
+
 def _connect_gated(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
     cparams["factory"] = GatedConnection
 

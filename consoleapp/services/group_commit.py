@@ -1,15 +1,21 @@
 """The group commit: the deliveries that arrive together in one process share one transaction.
 
-A committer thread per process begins a transaction, takes whatever has arrived by the time the
-database's write lock is its own (on SQLite, after the other writers' turns), inserts it in one
-go and commits once; each delivery is answered only after the commit that holds it is durable.
+A committer thread per process takes whatever has arrived by the time the database's write lock
+is its own (on SQLite, after the other writers' turns) and stores it with one INSERT, which
+commits on its own; each delivery is answered only after the commit that holds it is durable.
 So a delivery is still never acknowledged before it is stored, and the one writer SQLite has
 is taken once for many deliveries instead of once each. After a commit it asks a worker, at
 most once a second, to fold what was stored.
+
+The INSERT goes to the database driver as it is: while the committer holds SQLite's write lock
+the other process's committer waits, so the lock is held for one statement (no BEGIN and COMMIT
+of their own) and the Python work around it is done before, by each sender's thread (its values
+converted by the column types' own bind processors, as SQLAlchemy would store them).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -18,8 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 
+from ..database import write_turn
 from ..extensions import db, queue
 from ..models import Delivery
 from ..taskqueue import QueueUnavailable
@@ -35,11 +44,67 @@ FOLD_EVERY = 1.0
 IDLE_SECONDS = 10.0
 _EXTENSION = "consoleapp.intake"
 _DELIVERIES = Delivery.__table__
-# The ids of a batch in the order of its rows. SQLAlchemy can say so only by inserting one row
-# per statement on SQLite; one multi-row INSERT gives its rows ascending ids in the order of its
-# VALUES there (AUTOINCREMENT, one writer at a time), so the ids sorted are the rows' ids.
-_INSERT = insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
-_INSERT_SQLITE = insert(_DELIVERIES).returning(_DELIVERIES.c.id)
+# The columns the receiver fills (``intake.row_for``), in the order of each row's values.
+COLUMNS = (
+    "webhook_set_id",
+    "received_at",
+    "action",
+    "livechat_webhook_id",
+    "verified",
+    "rejection",
+    "headers",
+    "body",
+    "body_format",
+    "body_truncated",
+    "body_size",
+    "body_sha256",
+    "dedupe_key",
+    "folded",
+)
+_NAMES = ", ".join(COLUMNS)
+
+
+@functools.lru_cache(maxsize=64)
+def sqlite_insert(count: int) -> str:
+    """``count`` rows in one statement. SQLite gives them ascending ids in the order of its
+    VALUES, the last one ``lastrowid`` (AUTOINCREMENT, one writer at a time)."""
+    row = f"({', '.join(['?'] * len(COLUMNS))})"
+    return f"INSERT INTO deliveries ({_NAMES}) VALUES {', '.join([row] * count)}"
+
+
+@functools.lru_cache(maxsize=64)
+def postgresql_insert(count: int) -> str:
+    """``count`` rows in one statement, their ids returned. PostgreSQL draws ids from the
+    sequence in the order rows come from the SELECT, so the ids sorted are the rows' ids in
+    order (the same guarantee SQLAlchemy's own multi-row INSERT relies on)."""
+    dialect = postgresql.dialect()
+    casts = ", ".join(
+        f"CAST(%s AS {_DELIVERIES.c[name].type.compile(dialect=dialect)})" for name in COLUMNS
+    )
+    rows = ", ".join(f"({casts}, {position})" for position in range(count))
+    return (
+        f"INSERT INTO deliveries ({_NAMES}) SELECT {_NAMES} FROM (VALUES {rows}) "
+        f"AS waiting ({_NAMES}, position) ORDER BY position RETURNING id"
+    )
+
+
+class Values:
+    """A delivery row as the driver takes it: each value through its column type's bind
+    processor, as SQLAlchemy would send it (JSON text, SQLite's timestamp text, ...)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._processors = [
+            (name, _DELIVERIES.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in COLUMNS
+        ]
+
+    def __call__(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        if row.keys() != set(COLUMNS):
+            raise ValueError(f"a delivery row has the columns {COLUMNS}, not {tuple(row)}")
+        return tuple(
+            row[name] if process is None else process(row[name])
+            for name, process in self._processors
+        )
 
 
 class NotStored(Exception):
@@ -52,7 +117,7 @@ class _Retired(Exception):
 
 @dataclass(eq=False)
 class _Waiting:
-    row: dict[str, Any]
+    values: tuple[Any, ...]
     done: threading.Event = field(default_factory=threading.Event)
     delivery_id: int | None = None
     error: BaseException | None = None
@@ -68,6 +133,7 @@ class Committer:
         self._stopping = False
         with app.app_context():
             self._engine = db.engine
+        self._values = Values(self._engine.dialect)
         self._connection: Connection | None = None
         self._waiting: list[_Waiting] = []
         self._wake = threading.Condition()
@@ -76,7 +142,7 @@ class Committer:
 
     def store(self, row: dict[str, Any]) -> int:
         """Queue the row for the next commit and wait until it is durable; its id."""
-        waiting = _Waiting(row)
+        waiting = _Waiting(self._values(row))
         with self._wake:
             if self.retired:
                 raise _Retired
@@ -133,21 +199,29 @@ class Committer:
                     queue_folding()
 
     def _insert_waiting(self, batch: list[_Waiting]) -> list[int]:
-        """Begin a transaction, then move every delivery waiting into ``batch``, insert them
-        and commit; their ids, in order. The committer keeps one connection of its own.
+        """Move every delivery waiting into ``batch`` and store them with one INSERT, which
+        commits on its own; their ids, in order. The committer keeps one connection of its own.
 
-        On SQLite the transaction takes the write lock when it begins (after the other writers'
-        turns), so what arrives while it waits for its turn joins this commit."""
+        On SQLite the batch is taken once the write gate is this committer's (after the other
+        writers' turns), so what arrives while it waits for its turn joins this commit."""
         if self._connection is None:
-            self._connection = self._engine.connect()
-        with self._connection.begin():
-            batch += self._take_batch()
-            if not batch:  # every one withdrawn meanwhile: an empty transaction
-                return []
-            rows = [waiting.row for waiting in batch]
-            if self._connection.dialect.name == "sqlite":
-                return sorted(self._connection.execute(_INSERT_SQLITE, rows).scalars())
-            return list(self._connection.execute(_INSERT, rows).scalars())
+            connection = self._engine.connect()
+            if connection.dialect.name != "sqlite":  # SQLite's driver never begins on its own
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = connection
+        driver = self._connection.connection.driver_connection
+        if self._connection.dialect.name == "sqlite":
+            with write_turn(self._connection.connection.dbapi_connection):
+                batch += self._take_batch()
+                if not batch:  # every one withdrawn meanwhile
+                    return []
+                last = driver.execute(sqlite_insert(len(batch)), _flat(batch)).lastrowid
+            return list(range(last - len(batch) + 1, last + 1))
+        batch += self._take_batch()
+        if not batch:
+            return []
+        rows = driver.execute(postgresql_insert(len(batch)), _flat(batch)).fetchall()
+        return sorted(delivery_id for (delivery_id,) in rows)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Commit what is waiting, close the connection and end the thread."""
@@ -189,6 +263,10 @@ class Committer:
             waiting.delivery_id = delivery_id
             waiting.done.set()
         return bool(batch)
+
+
+def _flat(batch: list[_Waiting]) -> list[Any]:
+    return [value for waiting in batch for value in waiting.values]
 
 
 def committer(app: Flask) -> Committer:
