@@ -6,6 +6,8 @@ GUNICORN_CMD_ARGS.
 
 from __future__ import annotations
 
+from typing import Any
+
 from consoleapp.config import web_server
 
 # PORT, WEB_CONCURRENCY and WEB_THREADS, with their defaults and checks in consoleapp/config.py.
@@ -21,6 +23,11 @@ threads = _server["threads"]
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
+# Each process listens on the port itself (SO_REUSEPORT), so the kernel spreads connections
+# evenly between them: with one shared socket, a burst of kept-alive connections (LiveChat
+# sending many deliveries at once) could all land on one process while the other sat idle.
+# Only a fixed port allows it; `--bind 127.0.0.1:0` (any free port) turns it off below.
+reuse_port = True
 
 accesslog = "-"
 errorlog = "-"
@@ -36,9 +43,12 @@ def _redact_logs() -> None:
     install_redaction()
 
 
-def on_starting(server: object) -> None:
-    """The master's own log lines, before any worker exists."""
+def on_starting(server: Any) -> None:
+    """The master's own log lines, before any worker exists; and one socket for every
+    process when the port is chosen by the system (each would get a port of its own)."""
     _redact_logs()
+    if any(isinstance(address, tuple) and address[1] == 0 for address in server.cfg.address):
+        server.cfg.set("reuse_port", False)
 
 
 def post_worker_init(worker: object) -> None:
