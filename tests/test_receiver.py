@@ -459,6 +459,45 @@ def test_r12_what_arrives_while_another_writer_has_its_turn_joins_one_commit(
     assert len(stored) == 5
 
 
+def test_r12_while_deliveries_arrive_together_the_committer_gathers_them(
+    live_server_factory, monkeypatch
+):
+    """Once a commit held more than one delivery, the committer waits a moment before it takes
+    the next batch: deliveries sent a little apart share one INSERT instead of one each. A
+    delivery that comes alone, after one alone, is committed at once."""
+    server = live_server_factory(worker=False)
+    token = add_webhook_set(server.app)[1]
+    url = f"{server.url}/hooks/{token}"
+    inserts: list[int] = []
+    for name in ("sqlite_insert", "postgresql_insert"):
+        real = getattr(group_commit, name)
+        monkeypatch.setattr(
+            group_commit, name, lambda count, real=real: inserts.append(count) or real(count)
+        )
+
+    def send(number: int) -> requests.Response:
+        body = delivery_body(payload={"chat_id": "C1", "event": {"id": f"e{number}"}})
+        return requests.post(url, json=body, timeout=30)
+
+    assert send(0).status_code == 200
+    assert send(1).status_code == 200
+    assert inserts == [1, 1]  # one at a time: nothing to wait for
+
+    committer = group_commit.committer(server.app)
+    committer._grouping = True  # as after a commit of several
+    monkeypatch.setattr(group_commit, "GATHER_SECONDS", 1.0)
+    answers: list[requests.Response] = []
+    senders = [threading.Thread(target=lambda n=n: answers.append(send(n))) for n in (2, 3, 4)]
+    for sender in senders:
+        sender.start()
+        time.sleep(0.1)  # each a little after the one before, well within the wait
+    for sender in senders:
+        sender.join(timeout=30)
+    assert [answer.status_code for answer in answers] == [200] * 3
+    assert inserts == [1, 1, 3]
+    assert len(deliveries(server.app)) == 5
+
+
 def test_r4_a_database_locked_for_longer_than_a_sender_waits(live_server_factory, database_url):
     """Another process holds SQLite's write lock past the busy timeout: what arrives meanwhile
     is answered 503 (LiveChat sends it again), everything answered 200 is stored, and once the

@@ -46,6 +46,7 @@ TOO_MANY_REJECTED = (
     "this one was not stored. Check the secret key, then send again after Retry-After seconds."
 )
 READ_CHUNK = 64 * 1024
+RECEIVED = '{"status": "received", "delivery_id": %d}\n'
 
 
 def inbox_url(inbox_token: str) -> str:
@@ -105,4 +106,5 @@ def receive_delivery(inbox_token: str) -> ResponseReturnValue:
     if not stored.verified:
         # The reason is on the Inbox page; the sender learns nothing about the secret.
         return jsonify(error="unauthorized"), 401
-    return jsonify(status="received", delivery_id=stored.delivery_id), 200
+    # Every delivery gets this answer: written out, not built by the JSON provider each time.
+    return app.response_class(RECEIVED % stored.delivery_id, mimetype="application/json")
