@@ -5,8 +5,8 @@ is its own (on SQLite, after the other writers' turns) and stores it with one IN
 commits on its own; each delivery is answered only after the commit that holds it is durable.
 So a delivery is still never acknowledged before it is stored, and the one writer SQLite has
 is taken once for many deliveries instead of once each. While deliveries keep arriving together
-it waits a moment (``GATHER_SECONDS``) before it takes a batch, so more share one. After a commit it asks a worker, at
-most once a second, to fold what was stored.
+it waits a moment (``GATHER_SECONDS``) before it takes a batch, so more share one. After a
+commit it asks a worker, at most once a second, to fold what was stored.
 
 The INSERT goes to the database driver as it is: while the committer holds SQLite's write lock
 the other process's committer waits, so the lock is held for one statement (no BEGIN and COMMIT
