@@ -167,14 +167,14 @@ def main() -> None:
             stored = Stored(database_url)
             path = f"/hooks/{stored.inbox_token()}"
 
-            # Each delivery stored takes the next id (SQLite) or a new one from the sequence, so
-            # the run is done once the ids have gone QUOTA past where they were; the count at
-            # the end says whether every delivery was stored.
             per_thread = QUOTA // WRK_THREADS
             # The bare route is timed just before and just after the receiver, for as long, and
             # the two averaged: this machine's speed drifts over a minute, and one reference on
             # one side of the receiver's run would carry that drift into the ratio.
             before = wrk(running.url, "/bare", 10**9, CONNECTIONS, 0, BARE_SECONDS)
+            # Each delivery stored takes the next id (SQLite) or a new one from the sequence, so
+            # the run is done once the ids have gone QUOTA past where they were; the count at
+            # the end says whether every delivery was stored.
             start = stored.last_id()
             load = wrk(
                 running.url,

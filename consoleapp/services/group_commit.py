@@ -68,6 +68,7 @@ COLUMNS = (
     "folded",
 )
 _NAMES = ", ".join(COLUMNS)
+_COLUMN_SET = frozenset(COLUMNS)
 
 
 @functools.lru_cache(maxsize=64)
@@ -107,7 +108,7 @@ class Values:
         ]
 
     def __call__(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        if row.keys() != set(COLUMNS):
+        if row.keys() != _COLUMN_SET:
             raise ValueError(f"a delivery row has the columns {COLUMNS}, not {tuple(row)}")
         return tuple(
             row[name] if process is None else process(row[name])
