@@ -12,14 +12,22 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
 
 from checklist_support import SANDBOX
 from consoleapp.extensions import db, limiter
 from consoleapp.models import Role
 from consoleapp.redaction import configure_logging
 from consoleapp.services import group_commit
-from support import LiveServer, ThreadedWorker, add_user, add_webhook_set, make_app, sign_in
+from support import (
+    LiveServer,
+    ThreadedWorker,
+    add_user,
+    add_webhook_set,
+    make_app,
+    make_live_server,
+    serve,
+    sign_in,
+)
 
 # The test process serves the console as wsgi.py's does, with the same process-wide logging.
 configure_logging("INFO")
@@ -159,14 +167,14 @@ def live_server_factory(tmp_path, database_url) -> Iterator:
     def factory(worker: bool = True, **overrides: object) -> LiveServer:
         """``worker``: run queued tasks in threads, as a worker process would; without one,
         tasks wait until the test runs them (``run_queued_tasks``)."""
-        server = make_server("127.0.0.1", 0, None, threaded=True)
+        server = make_live_server()
         environ = {"PUBLIC_URL": f"http://127.0.0.1:{server.server_port}"}
         environ.update(overrides.pop("ENVIRON", {}))
         app = make_app(tmp_path, database_url, ENVIRON=environ, **overrides)
         if not started:
             with app.app_context():
                 db.create_all()
-        server.app = app
+        serve(server, app)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         live = LiveServer(app, server)

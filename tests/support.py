@@ -10,6 +10,8 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import ClosingIterator
 
 from consoleapp import create_app
 from consoleapp.extensions import db
@@ -89,6 +91,42 @@ def sign_in(client: FlaskClient, user_id: int) -> None:
         session.clear()
         session["_user_id"] = token
         session["_fresh"] = True
+
+
+_RESPONSE = "tests.response"
+
+
+class _ClosingRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler, closing the response when the client dropped the connection.
+
+    Werkzeug closes a response only after it has drained the socket; when the drain itself
+    fails (a browser left the page while a file was being sent), the open file is left to the
+    garbage collector, whose ResourceWarning then fails whichever test it lands in."""
+
+    def connection_dropped(self, error: BaseException, environ: dict | None = None) -> None:
+        response = (environ or {}).get(_RESPONSE)
+        if response is not None:
+            response.close()
+
+
+def _remembering_response(app: Flask):
+    """Wrap ``app`` so the handler can find the response; closing it forgets it."""
+
+    def wsgi(environ, start_response):
+        response = app(environ, start_response)
+        environ[_RESPONSE] = ClosingIterator(response, lambda: environ.pop(_RESPONSE, None))
+        return environ[_RESPONSE]
+
+    return wsgi
+
+
+def make_live_server() -> BaseWSGIServer:
+    """A threaded server on 127.0.0.1 at a free port; ``serve()`` gives it its app."""
+    return make_server("127.0.0.1", 0, None, threaded=True, request_handler=_ClosingRequestHandler)
+
+
+def serve(server: BaseWSGIServer, app: Flask) -> None:
+    server.app = _remembering_response(app)
 
 
 class LiveServer:
