@@ -223,6 +223,66 @@ def test_masking_as_received_masks_what_masking_the_parsed_value_masks(value, in
     assert json.loads(deliveries.masked_text(body)) == deliveries.masked(json.loads(body))
 
 
+PLAIN_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters='"\\'))
+)
+
+
+def plain_values(keys: list[str]) -> st.SearchStrategy:
+    """Values JSON writes without a backslash: what the one-search masking takes on."""
+    return st.recursive(
+        PLAIN_SCALARS,
+        lambda children: (
+            st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(keys), children)
+        ),
+        max_leaves=30,
+    )
+
+
+PLAIN_VALUES = plain_values(["secret_key", "a", "é", "secret_keys"])
+# Most of LiveChat's payloads: no second secret_key, so masked with one search.
+PAYLOADS = st.one_of(PLAIN_VALUES, plain_values(["a", "é", "secret", "key"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    secret=PLAIN_SCALARS | PLAIN_VALUES,
+    payload=PAYLOADS,
+    indent=st.sampled_from([None, 0, 2, "\t"]),
+)
+def test_masking_at_once_masks_what_the_token_walk_masks(secret, payload, indent):
+    text = json.dumps(
+        {"action": "x", "secret_key": secret, "payload": payload},
+        indent=indent,
+        ensure_ascii=False,
+    )
+    at_once = deliveries._masked_at_once(text)
+    assert at_once is None or at_once == deliveries._masked_token_by_token(text)
+
+
+@pytest.mark.parametrize(
+    ("body", "at_once"),
+    [
+        (b'{"action": "x", "secret_key": "s3cret", "payload": {"a": 1}}', True),
+        (b'{"action": "x", "secret_key": 12, "payload": []}', True),
+        (b'{"action": "x", "secret_key": null}', True),
+        (b'{"secret_key": {"a": 1}, "payload": 1}', False),
+        (b'{"secret_key": "s", "payload": {"secret_key": "t"}}', False),
+        (b'{"secret_key": "s", "text": "a \\"quote\\""}', False),
+        (b'{"a": "secret_key", "b": "keep"}', False),
+    ],
+    ids=["string", "number", "null", "object", "twice", "escape", "as-value"],
+)
+def test_a_delivery_as_livechat_sends_it_is_masked_with_one_search(body, at_once):
+    text = body.decode()
+    assert (deliveries._masked_at_once(text) is not None) is at_once
+    assert deliveries.masked_text(body) == deliveries._masked_token_by_token(text)
+
+
 @settings(max_examples=300, deadline=None)
 @given(value=JSON_VALUES)
 def test_the_canonical_form_is_the_same_built_without_recursion(value):

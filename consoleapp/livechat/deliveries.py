@@ -260,13 +260,45 @@ def _is_secret_field(token: str) -> bool:
     return token == f'"{SECRET_FIELD}"' or ("\\" in token and json.loads(token) == SECRET_FIELD)
 
 
+# The one ``secret_key`` of a body without escapes, and its value when that is not an object or
+# an array: a string (which cannot hold a quote without an escape) or a number or literal.
+_ONE_SECRET = re.compile(rf'"{SECRET_FIELD}"\s*:\s*(?P<value>"[^"]*"|[^\s{{}}\[\]:,"]+)')
+
+
 def masked_text(body: bytes) -> str:
     """The body as received, with the value of every ``secret_key`` replaced by the mask.
 
-    ``body`` must be JSON that parsed. It is masked token by token, without recursion, so it
-    works at any depth, and a key that appears twice in one object is masked both times.
+    ``body`` must be JSON that parsed. A body as LiveChat sends it is masked with one search;
+    any other token by token, without recursion, so it works at any depth, and a key that
+    appears twice in one object is masked both times.
     """
     text = body.decode(json.detect_encoding(body), "surrogatepass")  # as json.loads reads it
+    masked = _masked_at_once(text)
+    if masked is None:
+        masked = _masked_token_by_token(text)
+    # A lone surrogate cannot be stored as text; inside a JSON string its escape means the same.
+    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", masked)
+
+
+def _masked_at_once(text: str) -> str | None:
+    """A delivery as LiveChat sends it, masked with one search; None when it is not that simple.
+
+    Simple means no backslash anywhere and ``secret_key`` written once. Without escapes every
+    quote in valid JSON opens or closes a string, so ``"secret_key"`` is a whole string, and
+    followed by a colon it is a key: the only one of that name. Its value is masked here when it
+    is a string, a number or a literal; an object or an array is left to the token walk.
+    """
+    if "\\" in text or text.count(SECRET_FIELD) != 1:
+        return None
+    found = _ONE_SECRET.search(text)
+    if found is None:
+        return None
+    if found.group("value") == "null":  # as in the laid-out form: an absent secret stays visible
+        return text
+    return text[: found.start("value")] + _MASKED_VALUE + text[found.end("value") :]
+
+
+def _masked_token_by_token(text: str) -> str:
     pieces: list[str] = []
     copied = 0  # text[:copied] is in pieces
     containers: list[str] = []
@@ -303,8 +335,7 @@ def masked_text(body: bytes) -> str:
                 pieces += [text[copied:start], _MASKED_VALUE]
                 copied = match.end()
     pieces.append(text[copied:])
-    # A lone surrogate cannot be stored as text; inside a JSON string its escape means the same.
-    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", "".join(pieces))
+    return "".join(pieces)
 
 
 @dataclass(frozen=True)
