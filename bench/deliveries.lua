@@ -1,8 +1,21 @@
--- wrk script: POST distinct LiveChat deliveries to PATH_TO, at most QUOTA per thread, optionally
--- paced (DELAY_MS between requests on a connection). Once every thread has sent its quota the
+-- wrk script: POST distinct LiveChat deliveries to PATH_TO, at most QUOTA per thread, as fast
+-- as the connections allow or at a steady RATE. Once every thread has sent its quota the
 -- connections idle, and whoever runs wrk stops it (SIGINT) when the work is seen done.
 -- Environment: PATH_TO (the path), SECRET (the set's secret key), QUOTA (per thread),
--- DELAY_MS (0 for as fast as possible).
+-- RATE (requests a second per thread; 0 for as fast as possible).
+
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock_id, bench_timespec *now);
+]]
+local CLOCK_MONOTONIC = 1
+local clock = ffi.new("bench_timespec")
+
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, clock)
+  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+end
 
 local threads = {}
 local thread_number = 0
@@ -16,10 +29,14 @@ end
 local path = os.getenv("PATH_TO")
 local secret = os.getenv("SECRET")
 local quota = tonumber(os.getenv("QUOTA"))
-local pace = tonumber(os.getenv("DELAY_MS") or "0")
+local rate = tonumber(os.getenv("RATE") or "0")
 -- wrk asks delay() before every request it sends, so requests are counted there; request()
 -- is also called once more than that, to check the script.
 sent, built, answered, ok = 0, 0, 0, 0
+-- At a steady rate each request has its own moment, one interval after the one before,
+-- whenever the answers to earlier ones came: the rate does not sag when answers slow.
+local interval = rate > 0 and 1000 / rate or 0
+local next_at = nil
 
 function request()
   built = built + 1
@@ -37,7 +54,13 @@ function delay()
     return 3600000 -- this connection is done
   end
   sent = sent + 1
-  return pace
+  if interval == 0 then
+    return 0
+  end
+  local now = now_ms()
+  local slot = next_at or now
+  next_at = slot + interval
+  return math.max(0, math.floor(slot - now))
 end
 
 function response(status, headers, body)

@@ -54,17 +54,18 @@ def wrk(
     path: str,
     quota_per_thread: int,
     connections: int,
-    delay_ms: int,
+    rate: float,
     seconds: int,
     until=None,
 ) -> dict:
-    """Run wrk; stop it when ``until()`` says the work is done, or after ``seconds``."""
+    """Run wrk, as fast as it can or at ``rate`` requests a second per wrk thread; stop it when
+    ``until()`` says the work is done, or after ``seconds``."""
     env = {
         **os.environ,
         "PATH_TO": path,
         "SECRET": SECRET,
         "QUOTA": str(quota_per_thread),
-        "DELAY_MS": str(delay_ms),
+        "RATE": str(rate),
     }
     command = [
         shutil.which("wrk") or "wrk",
@@ -194,7 +195,7 @@ def main() -> None:
                 path,
                 paced_quota // WRK_THREADS,
                 PACED_CONNECTIONS,
-                round(1000 * PACED_CONNECTIONS / PACED_RATE),
+                PACED_RATE / WRK_THREADS,
                 PACED_SECONDS * 3,
                 until=lambda: stored.last_id() >= start + paced_quota,
             )
