@@ -45,7 +45,7 @@ from http_journey import Console  # noqa: E402
 from served import Served, served  # noqa: E402
 from sqlalchemy import create_engine, insert, text  # noqa: E402
 
-from bench.receiver import SECRET, wrk  # noqa: E402
+from bench.receiver import SECRET, WRK_THREADS, wrk  # noqa: E402
 from bench_support import console_environ, database_for  # noqa: E402
 from consoleapp.models import Delivery, utcnow  # noqa: E402
 
@@ -236,7 +236,7 @@ def paced(url: str, token: str, database: Database, seconds: int = SECONDS) -> d
     """wrk sending RATE deliveries a second for ``seconds``, until every one is stored."""
     newest = int(database.scalar("SELECT coalesce(max(id), 0) FROM deliveries") or 0)
     quota = RATE * seconds
-    connections = 2  # one per wrk thread
+    connections = WRK_THREADS  # one per wrk thread
 
     def stored() -> int:
         # Only the new rows: counting all 100,000 every 50 ms would load the database.
@@ -245,9 +245,9 @@ def paced(url: str, token: str, database: Database, seconds: int = SECONDS) -> d
     result = wrk(
         url,
         f"/hooks/{token}",
-        quota // 2,
+        quota // WRK_THREADS,
         connections,
-        round(1000 * connections / RATE),
+        RATE / WRK_THREADS,
         seconds * 3,
         until=lambda: stored() >= quota,
     )
